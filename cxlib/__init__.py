@@ -7,6 +7,7 @@ The public API is short; everything else lives in modules named after the domain
 from __future__ import annotations
 
 from . import errors, metrics, plots, schema, synth, vocab
+from .environment import environment_versions
 from .errors import CxError, DataError, ReportError
 from .io import load_sample, load_tables, load_truth, read_table
 from .metrics import nps
@@ -18,5 +19,5 @@ __all__ = [
     "CxError", "DataError", "ReportError",
     "errors", "metrics", "plots", "schema", "synth", "vocab",
     "load_sample", "load_tables", "load_truth", "read_table",
-    "nps", "validate", "validate_company",
+    "nps", "validate", "validate_company", "environment_versions",
 ]

@@ -205,7 +205,7 @@ CONTRACT: dict[str, pa.DataFrameSchema] = {
 # -- validation and messages ----------------------------------------------------------------
 
 def _rows_text(rows: list[int], values: list[object] | None = None) -> str:
-    values = values or [None] * len(rows)
+    values = [getattr(v, "item", lambda v=v: v)() for v in (values or [None] * len(rows))]
     shown = ", ".join(f"{r} ({v!r})" if v is not None else str(r)
                       for r, v in zip(rows[:MAX_ROWS_SHOWN], values[:MAX_ROWS_SHOWN]))
     more = len(rows) - MAX_ROWS_SHOWN

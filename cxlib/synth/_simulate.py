@@ -24,7 +24,7 @@ CATALOGUE: dict[str, tuple[str, str, str, str]] = {
     "store_purchase": ("purchase", "stores", "store", "purchase"),
     "online_checkout": ("purchase", "web", "online", "purchase"),
     "welcome_email": ("initial_use", "crm", "email", "communication"),
-    "onboarding_call": ("initial_use", "contact_centre", "phone", "contact"),
+    "onboarding_call": ("initial_use", "contact_centre", "phone", "onboarding"),
     "app_setup": ("initial_use", "web", "app", "visit"),
     "setup_support": ("initial_use", "contact_centre", "phone", "contact"),
     "support_contact": ("use_support", "contact_centre", "phone", "contact"),
