@@ -1,0 +1,1 @@
+"""Benchmarks: `make bench` runs them and prints ratios against a baseline measured in the same run."""
