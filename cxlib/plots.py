@@ -25,18 +25,19 @@ def interval_bars(table: pd.DataFrame, x: str, y: str, low: str = "ci_low",
                   flag: str | None = "small_sample") -> go.Figure:
     """Bars of ``y`` by ``x`` with asymmetric error bars from ``low``/``high``.
 
-    Rows where ``flag`` is true are drawn pale and marked "small n" in the hover.
+    Category labels carry each group's ``n``; rows where ``flag`` is true are drawn pale.
     """
     flagged = table[flag].astype(bool) if flag and flag in table else pd.Series(False, table.index)
-    n_text = table["n"].map(lambda v: f"n={int(v):,}") if "n" in table else None
+    labels = table[x].astype(str)
+    if "n" in table:
+        labels = labels + "<br>n=" + table["n"].map(lambda v: f"{int(v):,}")
     fig = go.Figure(go.Bar(
-        x=table[x].astype(str), y=table[y],
+        x=labels, y=table[y],
         error_y=dict(type="data", symmetric=False, array=table[high] - table[y],
                      arrayminus=table[y] - table[low], color="#333"),
         marker_opacity=[0.35 if f else 1.0 for f in flagged],
-        text=n_text, textposition="outside",
         hovertemplate="%{x}: %{y:.1f} [%{customdata[0]:.1f}, %{customdata[1]:.1f}]"
-                      "<br>%{text}<extra></extra>",
+                      "<extra></extra>",
         customdata=table[[low, high]].to_numpy(),
     ))
     fig.update_layout(template=TEMPLATE, title=title, yaxis_title=y_title or y, xaxis_title=x,
