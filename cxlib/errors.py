@@ -18,3 +18,19 @@ class DataError(CxError):
 
 class ReportError(CxError):
     """A report run cannot start or could not complete."""
+
+
+class ModelError(CxError):
+    """A model cannot be fitted as asked (one-class target, bad spec, singular design...)."""
+
+
+class StatisticalWarning(UserWarning):
+    """A result is computed but should be read with care (small n, fallback method...)."""
+
+
+class SmallSampleWarning(StatisticalWarning):
+    """A group or sample is below the minimum n for a stable estimate."""
+
+
+class ConvergenceWarning(StatisticalWarning):
+    """An iterative estimator stopped before converging, or needed a fallback."""
