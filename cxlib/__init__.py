@@ -9,7 +9,7 @@ from __future__ import annotations
 from . import errors, metrics, plots, schema, synth, vocab
 from .environment import environment_versions
 from .errors import CxError, DataError, ReportError
-from .io import load_sample, load_tables, load_truth, read_table
+from .io import load_latent, load_sample, load_tables, load_truth, read_table
 from .metrics import nps
 from .schema import validate, validate_company
 
@@ -18,6 +18,6 @@ __version__ = "0.1.0"
 __all__ = [
     "CxError", "DataError", "ReportError",
     "errors", "metrics", "plots", "schema", "synth", "vocab",
-    "load_sample", "load_tables", "load_truth", "read_table",
+    "load_latent", "load_sample", "load_tables", "load_truth", "read_table",
     "nps", "validate", "validate_company", "environment_versions",
 ]

@@ -16,7 +16,8 @@ from . import paths
 from .errors import DataError
 from .schema import CONTRACT, validate, validate_company
 
-__all__ = ["read_table", "load_tables", "load_sample", "load_truth", "CSV_ENCODINGS"]
+__all__ = ["read_table", "load_tables", "load_sample", "load_truth", "load_latent",
+           "CSV_ENCODINGS"]
 
 CSV_ENCODINGS = ("utf-8-sig", "cp932")
 """Tried in order; CP932 (Windows Japanese) rather than shift_jis, which fails on ①㈱～."""
@@ -100,3 +101,11 @@ def load_truth(data_dir: Path | str | None = None) -> dict[str, Any]:
     if not path.exists():
         raise DataError(f"{path}: not found (run `make data`)")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+def load_latent(data_dir: Path | str | None = None) -> pd.DataFrame:
+    """Per-customer unobserved truth of the sample (``latent.parquet``): for tests and demos."""
+    path = Path(paths.SAMPLE_DIR if data_dir is None else data_dir) / "latent.parquet"
+    if not path.exists():
+        raise DataError(f"{path}: not found (run `make data`)")
+    return pd.read_parquet(path)

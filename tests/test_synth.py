@@ -200,3 +200,21 @@ def test_truth_is_plain_json(company):
 def test_too_small_a_company_is_refused():
     with pytest.raises(ValueError, match="at least 100"):
         synth.make_company(n_customers=10)
+
+
+def test_latent_truth_matches_the_tables_and_shifts_are_common_random_numbers(company):
+    lat = company.latent
+    assert list(lat["customer_id"]) == list(company.customers["customer_id"])
+    assert abs(lat["cx_index"].std() - 1) < 0.03  # unit variance by construction
+    from dataclasses import replace
+    base = synth.make_company(n_customers=3_000, seed=5)
+    shifted = synth.make_company(n_customers=3_000, seed=5, params=replace(
+        synth.Params(), quality_shift={"contact_centre": 1.0}))
+    diff = shifted.latent["quality_contact_centre"] - base.latent["quality_contact_centre"]
+    assert np.allclose(diff, 1.0)
+    gamma = base.truth["params"]["cxi_weights"]["contact_centre"]
+    assert np.allclose(shifted.latent["cx_index"] - base.latent["cx_index"], gamma)
+    assert shifted.customers["churned"].mean() < base.customers["churned"].mean()
+    with pytest.raises(ValueError, match="unknown organisation"):
+        synth.make_company(n_customers=200, params=replace(synth.Params(),
+                                                           quality_shift={"marketing": 1.0}))

@@ -37,6 +37,8 @@ class Company:
     kpis: pd.DataFrame
     financials: pd.DataFrame
     truth: dict[str, Any] = field(default_factory=dict)
+    latent: pd.DataFrame | None = None
+    """Per-customer unobserved truth: CX index, constructs, expectation gap, quality per org."""
 
     @property
     def tables(self) -> dict[str, pd.DataFrame]:
@@ -95,7 +97,12 @@ def make_company(n_customers: int = 20_000, seed: int = 0, params: Params | None
         "revenue": np.round(journey.monthly["revenue"]),
     })
     truth = _truth(p, pop, journey, customers, responses, survey_truth, n_customers, seed)
-    return Company(customers, responses, touchpoints, kpis, financials, truth)
+    latent = pd.DataFrame({
+        "customer_id": cid, "cx_index": pop.cxi, "emotional": pop.emotional,
+        "rational": pop.rational, "expectation_gap": pop.gap,
+        **{f"quality_{o}": pop.quality[:, i] for i, o in enumerate(ORGANISATIONS)},
+    })
+    return Company(customers, responses, touchpoints, kpis, financials, truth, latent)
 
 
 def _touchpoints(p: Params, ev: dict, cid: np.ndarray, rng: np.random.Generator,
@@ -236,7 +243,10 @@ def _truth(p: Params, pop, journey, customers: pd.DataFrame, responses: pd.DataF
 
 
 def write_sample(out_dir: Path | str, n_customers: int = 20_000, seed: int = 20261122) -> Path:
-    """Write the contract tables as Parquet plus ``truth.json`` into ``out_dir``.
+    """Write the contract tables as Parquet plus the truth into ``out_dir``.
+
+    Truth: ``truth.json`` (planted parameters, realised effects) and ``latent.parquet``
+    (per-customer unobserved variables; see :attr:`Company.latent`).
 
     Files are written under temporary names and renamed, so an interrupted run
     never leaves a half-written table; ``truth.json`` is written last and marks
@@ -249,6 +259,9 @@ def write_sample(out_dir: Path | str, n_customers: int = 20_000, seed: int = 202
         tmp = out / f".{name}.parquet.tmp"
         frame.to_parquet(tmp, index=False)
         tmp.replace(out / f"{name}.parquet")
+    tmp = out / ".latent.parquet.tmp"
+    company.latent.to_parquet(tmp, index=False)
+    tmp.replace(out / "latent.parquet")
     tmp = out / ".truth.json.tmp"
     tmp.write_text(json.dumps(company.truth, indent=2, ensure_ascii=False, default=str),
                    encoding="utf-8")

@@ -47,6 +47,9 @@ class Params:
     })
     # touchpoint quality per organisation: q_k = sqrt(rho) f + sqrt(1-rho) e_k
     quality_common: float = 0.3
+    # what-if: shift added to an organisation's latent quality (SD units) after drawing it,
+    # so two companies with the same seed differ only by the shift (common random numbers)
+    quality_shift: dict[str, float] = field(default_factory=dict)
     # integrated CX index: CXI = sum_k gamma_k q_k + residual, unit variance
     cxi_weights: dict[str, float] = field(default_factory=lambda: {
         "advertising": 0.10, "web": 0.25, "stores": 0.25, "contact_centre": 0.35, "crm": 0.20,

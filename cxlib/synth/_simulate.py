@@ -101,6 +101,10 @@ def draw_population(p: Params, n: int, rng: np.random.Generator) -> Population:
     rho = p.quality_common
     common = rng.standard_normal((n, 1))
     quality = np.sqrt(rho) * common + np.sqrt(1 - rho) * rng.standard_normal((n, len(ORGANISATIONS)))
+    unknown = set(p.quality_shift) - set(ORGANISATIONS)
+    if unknown:
+        raise ValueError(f"quality_shift: unknown organisation(s) {sorted(unknown)}")
+    quality = quality + np.array([p.quality_shift.get(o, 0.0) for o in ORGANISATIONS])
     gamma = np.array([p.cxi_weights[o] for o in ORGANISATIONS])
     explained = (1 - rho) * (gamma**2).sum() + rho * gamma.sum() ** 2
     if explained >= 1:
