@@ -1,23 +1,56 @@
 """cxlib: customer-experience analytics behind the cx-workbench notebooks.
 
 The public API is short; everything else lives in modules named after the domain
-(``cxlib.schema``, ``cxlib.synth``, ``cxlib.metrics`` ...).
+(``cxlib.schema``, ``cxlib.synth``, ``cxlib.metrics`` ...). Modules load on first
+use (PEP 562), so ``import cxlib`` and the ``cx`` command start fast.
 """
 
 from __future__ import annotations
 
-from . import errors, metrics, plots, schema, synth, vocab
-from .environment import environment_versions
-from .errors import CxError, DataError, ReportError
-from .io import load_latent, load_sample, load_tables, load_truth, read_table
-from .metrics import nps
-from .schema import validate, validate_company
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .errors import CxError, DataError, ModelError, ReportError
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "CxError", "DataError", "ReportError",
-    "errors", "metrics", "plots", "schema", "synth", "vocab",
-    "load_latent", "load_sample", "load_tables", "load_truth", "read_table",
-    "nps", "validate", "validate_company", "environment_versions",
-]
+# public name -> module that defines it
+_FUNCTIONS: dict[str, str] = {
+    "load_latent": "io",
+    "load_sample": "io",
+    "load_tables": "io",
+    "load_truth": "io",
+    "read_table": "io",
+    "nps": "metrics",
+    "validate": "schema",
+    "validate_company": "schema",
+    "environment_versions": "environment",
+}
+_SUBMODULES: tuple[str, ...] = (
+    "environment", "errors", "io", "metrics", "paths", "plots", "schema", "synth", "vocab",
+)
+
+__all__ = ["CxError", "DataError", "ModelError", "ReportError", *_FUNCTIONS, *_SUBMODULES]
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FUNCTIONS:
+        value = getattr(importlib.import_module(f".{_FUNCTIONS[name]}", __name__), name)
+    elif name in _SUBMODULES:
+        value = importlib.import_module(f".{name}", __name__)
+    else:
+        raise AttributeError(f"module 'cxlib' has no attribute {name!r}")
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+if TYPE_CHECKING:  # for type checkers and IDEs
+    from . import environment, io, metrics, paths, plots, schema, synth, vocab  # noqa: F401
+    from .environment import environment_versions  # noqa: F401
+    from .io import load_latent, load_sample, load_tables, load_truth, read_table  # noqa: F401
+    from .metrics import nps  # noqa: F401
+    from .schema import validate, validate_company  # noqa: F401
