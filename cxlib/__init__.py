@@ -21,13 +21,24 @@ _FUNCTIONS: dict[str, str] = {
     "load_tables": "io",
     "load_truth": "io",
     "read_table": "io",
+    "read_survey": "io",
     "nps": "metrics",
+    "compare_nps": "metrics",
+    "nps_trend": "metrics",
+    "nps_change": "metrics",
+    "nps_sample_size": "metrics",
+    "csat": "metrics",
+    "ces": "metrics",
+    "retention_rate": "metrics",
+    "repeat_purchase_rate": "metrics",
+    "key_drivers": "drivers",
     "validate": "schema",
     "validate_company": "schema",
     "environment_versions": "environment",
 }
 _SUBMODULES: tuple[str, ...] = (
-    "environment", "errors", "io", "metrics", "paths", "plots", "schema", "synth", "vocab",
+    "drivers", "environment", "errors", "io", "journey", "metrics", "paths", "plots", "schema",
+    "surveyio", "synth", "text", "vocab",
 )
 
 __all__ = ["CxError", "DataError", "ModelError", "ReportError", *_FUNCTIONS, *_SUBMODULES]
@@ -49,8 +60,17 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # for type checkers and IDEs
-    from . import environment, io, metrics, paths, plots, schema, synth, vocab  # noqa: F401
+    from . import (  # noqa: F401
+        drivers, environment, io, journey, metrics, paths, plots, schema, surveyio, synth, text,
+        vocab,
+    )
+    from .drivers import key_drivers  # noqa: F401
     from .environment import environment_versions  # noqa: F401
-    from .io import load_latent, load_sample, load_tables, load_truth, read_table  # noqa: F401
-    from .metrics import nps  # noqa: F401
+    from .io import (  # noqa: F401
+        load_latent, load_sample, load_tables, load_truth, read_survey, read_table,
+    )
+    from .metrics import (  # noqa: F401
+        ces, compare_nps, csat, nps, nps_change, nps_sample_size, nps_trend, repeat_purchase_rate,
+        retention_rate,
+    )
     from .schema import validate, validate_company  # noqa: F401

@@ -15,9 +15,10 @@ import pandas as pd
 from . import paths
 from .errors import DataError
 from .schema import CONTRACT, validate, validate_company
+from .surveyio import read_survey  # survey platform exports (Qualtrics, SurveyMonkey, Forms)
 
 __all__ = ["read_table", "load_tables", "load_sample", "load_truth", "load_latent",
-           "CSV_ENCODINGS"]
+           "read_survey", "CSV_ENCODINGS"]
 
 CSV_ENCODINGS = ("utf-8-sig", "cp932")
 """Tried in order; CP932 (Windows Japanese) rather than shift_jis, which fails on ①㈱～."""

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import plotly.graph_objects as go
 
-__all__ = ["TEMPLATE", "interval_bars"]
+__all__ = ["TEMPLATE", "interval_bars", "importance_performance", "trend_band",
+           "score_distribution",
+           "ranked_bars"]
 
 TEMPLATE = go.layout.Template(
     layout=go.Layout(
@@ -41,5 +43,93 @@ def interval_bars(table: pd.DataFrame, x: str, y: str, low: str = "ci_low",
         customdata=table[[low, high]].to_numpy(),
     ))
     fig.update_layout(template=TEMPLATE, title=title, yaxis_title=y_title or y, xaxis_title=x,
+                      showlegend=False)
+    return fig
+
+
+def importance_performance(table: pd.DataFrame, x: str = "performance", y: str = "share",
+                           label: str = "driver", title: str | None = None,
+                           x_title: str = "performance (mean score)",
+                           y_title: str = "importance (share of explained variance)") -> go.Figure:
+    """Importance-performance quadrant: drivers as points, lines at the mean of each axis.
+
+    Top-left (important, performing below average) is where to act first. Error bars show
+    ``ci_low``/``ci_high`` of the importance when the table has them (scaled like ``y``).
+    """
+    t = table.reset_index(drop=True)
+    error_y = None
+    if {"ci_low", "ci_high", "importance"} <= set(t.columns) and y == "share":
+        scale = t[y] / t["importance"]
+        error_y = dict(type="data", symmetric=False, array=(t["ci_high"] * scale - t[y]),
+                       arrayminus=(t[y] - t["ci_low"] * scale), color="#888")
+    x_mid, y_mid = float(t[x].mean()), float(t[y].mean())
+    act = t[(t[y] >= y_mid) & (t[x] < x_mid)]
+    default = (f"Act first on {', '.join(act[label].astype(str))}: important and below-average"
+               if len(act) else
+               "No driver is both above-average in importance and below-average in performance")
+    fig = go.Figure(go.Scatter(
+        x=t[x], y=t[y], mode="markers+text", text=t[label].astype(str), textposition="top center",
+        error_y=error_y, marker=dict(size=11, color=["#c23b3b" if i in act.index else "#1f5fa8"
+                                                      for i in t.index]),
+        hovertemplate="%{text}: performance %{x:.2f}, importance %{y:.2f}<extra></extra>"))
+    fig.add_vline(x=x_mid, line_dash="dot", line_color="#888")
+    fig.add_hline(y=y_mid, line_dash="dot", line_color="#888")
+    fig.update_layout(template=TEMPLATE, title=title or default, xaxis_title=x_title,
+                      yaxis_title=y_title, showlegend=False)
+    return fig
+
+
+def trend_band(trend: pd.DataFrame, x: str = "period", y: str = "nps", title: str = "",
+               y_title: str = "NPS (points)") -> go.Figure:
+    """A metric over time with its interval and a noise band (``band_low``/``band_high``).
+
+    Points outside the band (``beyond_noise``) are drawn red.
+    """
+    t = trend.reset_index(drop=True)
+    beyond = t["beyond_noise"].astype(bool) if "beyond_noise" in t else pd.Series(False, t.index)
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=pd.concat([t[x], t[x][::-1]]),
+                             y=pd.concat([t["band_high"], t["band_low"][::-1]]),
+                             fill="toself", fillcolor="rgba(140,140,140,0.18)", line=dict(width=0),
+                             name="noise band", hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=t[x], y=t["centre"], mode="lines", name="pooled level",
+                             line=dict(color="#888", dash="dot")))
+    fig.add_trace(go.Scatter(
+        x=t[x], y=t[y], mode="lines+markers", name=y,
+        error_y=dict(type="data", symmetric=False, array=t["ci_high"] - t[y],
+                     arrayminus=t[y] - t["ci_low"], color="#bbb", thickness=1),
+        marker=dict(size=8, color=["#c23b3b" if b else "#1f5fa8" for b in beyond]),
+        customdata=t[["n"]].to_numpy() if "n" in t else None,
+        hovertemplate="%{x|%Y-%m}: %{y:.1f} (n=%{customdata[0]:,})<extra></extra>"))
+    fig.update_layout(template=TEMPLATE, title=title, yaxis_title=y_title, xaxis_title="")
+    return fig
+
+
+def score_distribution(scores: pd.Series, title: str = "", x_title: str = "answer (0-10)"
+                       ) -> go.Figure:
+    """Share of answers per score 0-10, coloured detractor / passive / promoter."""
+    s = pd.to_numeric(scores, errors="coerce").dropna().astype(int)
+    counts = s.value_counts().reindex(range(11), fill_value=0)
+    colour = ["#c23b3b"] * 7 + ["#8c8c8c"] * 2 + ["#3a9d5d"] * 2
+    fig = go.Figure(go.Bar(x=list(counts.index), y=100 * counts / max(len(s), 1),
+                           marker_color=colour, customdata=counts.to_numpy(),
+                           hovertemplate="%{x}: %{y:.1f}% (%{customdata:,})<extra></extra>"))
+    fig.update_layout(template=TEMPLATE, title=title, xaxis_title=x_title,
+                      yaxis_title=f"share of answers (%, n={len(s):,})",
+                      xaxis=dict(tickmode="linear", dtick=1))
+    return fig
+
+
+def ranked_bars(table: pd.DataFrame, x: str, label: str, title: str = "", x_title: str = "",
+                low: str | None = None, high: str | None = None) -> go.Figure:
+    """Horizontal bars ranked by ``x`` (largest on top), with optional interval columns."""
+    t = table.sort_values(x, ascending=True).reset_index(drop=True)
+    error_x = None
+    if low and high:
+        error_x = dict(type="data", symmetric=False, array=t[high] - t[x],
+                       arrayminus=t[x] - t[low], color="#333")
+    fig = go.Figure(go.Bar(x=t[x], y=t[label].astype(str), orientation="h", error_x=error_x,
+                           hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
+    fig.update_layout(template=TEMPLATE, title=title, xaxis_title=x_title, yaxis_title="",
                       showlegend=False)
     return fig

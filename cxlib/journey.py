@@ -1,0 +1,279 @@
+"""The journey view: where along the customer journey experience is won and lost.
+
+Metrics by phase and touchpoint, how many interactions happen after the purchase,
+which touchpoints hurt most (low scores x volume x driver importance), and what
+unresolved first contacts and repeat contacts do to NPS. Observational comparisons:
+they show association with intervals, not a controlled effect.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from . import metrics
+from .errors import DataError
+from .vocab import JOURNEY_PHASES, in_journey_order
+
+if TYPE_CHECKING:
+    import plotly.graph_objects as go
+
+__all__ = ["journey_metrics", "response_rate", "post_purchase_share", "pain_points",
+           "contact_effects", "ContactEffects", "PRE_PURCHASE_PHASES"]
+
+PRE_PURCHASE_PHASES: tuple[str, ...] = ("research", "selection")
+
+
+def _need(frame: pd.DataFrame, cols: Sequence[str], what: str, fn: str) -> None:
+    missing = [c for c in cols if c not in frame.columns]
+    if missing:
+        raise DataError(f"{fn}: {what} column(s) {missing} not found")
+
+
+def journey_metrics(responses: pd.DataFrame, by: str | Sequence[str] = ("journey_phase",
+                                                                        "touchpoint"),
+                    weight: str | None = None, level: float = 0.95, min_n: int = 30
+                    ) -> pd.DataFrame:
+    """NPS, CSAT top-2-box and CES mean per phase / touchpoint, in journey order.
+
+    Columns: the keys, ``n``, ``nps`` with ``nps_low``/``nps_high`` (adjusted Wald),
+    ``csat_top2`` with ``csat_low``/``csat_high`` (Wilson), ``ces_mean`` with its t interval
+    where CES was asked, and ``small_sample`` (NPS n below ``min_n``).
+    """
+    keys = [by] if isinstance(by, str) else list(by)
+    _need(responses, keys, "grouping", "journey_metrics")
+    n = metrics.nps(responses, by=keys, weight=weight, level=level, min_n=min_n)
+    out = n[[*keys, "n", "nps", "ci_low", "ci_high", "small_sample"]].rename(
+        columns={"ci_low": "nps_low", "ci_high": "nps_high"})
+    if "csat" in responses.columns:
+        c = metrics.csat(responses, by=keys, weight=weight, level=level, min_n=min_n)
+        out = out.merge(c[[*keys, "top_box", "top_box_low", "top_box_high"]].rename(columns={
+            "top_box": "csat_top2", "top_box_low": "csat_low", "top_box_high": "csat_high"}),
+            on=keys, how="left")
+    if "ces" in responses.columns and responses["ces"].notna().any():
+        e = metrics.ces(responses, by=keys, weight=weight, level=level, min_n=min_n)
+        out = out.merge(e[[*keys, "mean", "mean_low", "mean_high"]].rename(columns={
+            "mean": "ces_mean", "mean_low": "ces_low", "mean_high": "ces_high"}), on=keys,
+            how="left")
+    return in_journey_order(out, keys[0]) if keys[0] == "journey_phase" else out
+
+
+def response_rate(responses: pd.DataFrame, touchpoints: pd.DataFrame, by: str = "touchpoint",
+                  level: float = 0.95, min_n: int = 30) -> pd.DataFrame:
+    """Answers per interaction for touchpoints that are surveyed (Wilson interval).
+
+    ``interactions`` counts ``touchpoints`` events, ``answers`` transactional responses
+    for the same ``by`` value. Without invitation counts this is a floor on the true
+    response rate (not every interaction is invited). Relationship surveys are left out.
+    """
+    _need(responses, [by], "grouping", "response_rate")
+    _need(touchpoints, [by], "grouping", "response_rate")
+    r = responses
+    if "survey_type" in r.columns:
+        r = r[r["survey_type"] != "relationship"]
+    answers = r.groupby(by).size().rename("answers")
+    events = touchpoints.groupby(by).size().rename("interactions")
+    t = pd.concat([events, answers], axis=1, join="inner").reset_index()
+    t["rate"] = t["answers"] / t["interactions"]
+    t["ci_low"], t["ci_high"] = metrics.wilson_interval(t["rate"], t["interactions"], level)
+    t["small_sample"] = t["interactions"] < min_n
+    return t.sort_values("rate", ascending=False, ignore_index=True)
+
+
+def post_purchase_share(touchpoints: pd.DataFrame, by: str | None = None,
+                        purchase_types: Sequence[str] = ("purchase",),
+                        exclude_event_types: Sequence[str] = ("exposure",),
+                        level: float = 0.95) -> pd.DataFrame:
+    """Share of interactions that happen after the customer's first purchase.
+
+    Interactions are ``touchpoints`` events except ``exclude_event_types`` (ad exposures by
+    default) and the purchases themselves; customers without a purchase are left out.
+    The interval treats customers as clusters (ratio estimator, linearised variance), since
+    one customer's interactions are not independent.
+    """
+    _need(touchpoints, ["customer_id", "timestamp", "event_type"], "touchpoints",
+          "post_purchase_share")
+    tp = touchpoints[~touchpoints["event_type"].isin(list(exclude_event_types))]
+    buys = tp[tp["event_type"].isin(list(purchase_types))]
+    first = buys.groupby("customer_id")["timestamp"].min()
+    if first.empty:
+        raise DataError(f"post_purchase_share: no events of type {list(purchase_types)}")
+    tp = tp[~tp["event_type"].isin(list(purchase_types))]
+    tp = tp[tp["customer_id"].isin(first.index)]
+    after = (tp["timestamp"] > tp["customer_id"].map(first)).to_numpy()
+    frame = pd.DataFrame({"customer_id": tp["customer_id"].to_numpy(), "after": after})
+    keys = [] if by is None else [by]
+    if by is not None:
+        _need(tp, [by], "grouping", "post_purchase_share")
+        frame[by] = tp[by].to_numpy()
+    z = float(stats.norm.ppf(0.5 + level / 2))
+    rows = []
+    groups = [((), frame)] if not keys else frame.groupby(keys, sort=False)
+    for key, grp in groups:
+        per = grp.groupby("customer_id")["after"].agg(["sum", "size"])
+        a, m = per["sum"].to_numpy(float), per["size"].to_numpy(float)
+        share = a.sum() / m.sum()
+        k = len(per)
+        se = np.sqrt(np.sum((a - share * m) ** 2) / (k * (k - 1))) / m.mean() if k > 1 else np.nan
+        rows.append({**dict(zip(keys, key if isinstance(key, tuple) else (key,))),
+                     "interactions": int(m.sum()), "after_purchase": int(a.sum()),
+                     "customers": k, "share": share, "ci_low": max(share - z * se, 0.0),
+                     "ci_high": min(share + z * se, 1.0)})
+    out = pd.DataFrame(rows)
+    return in_journey_order(out, by) if by == "journey_phase" else out
+
+
+def pain_points(responses: pd.DataFrame, touchpoints: pd.DataFrame | None = None,
+                importance: Mapping[str, float] | pd.Series | None = None,
+                importance_by: str = "organisation", by: str = "touchpoint", score: str = "nps",
+                level: float = 0.95, min_n: int = 30) -> pd.DataFrame:
+    """Touchpoints ranked by pain = low-score share x volume share x driver importance.
+
+    ``low_share``: detractors (0-6) for ``score="nps"``, else the bottom two boxes of the
+    1-5 scale, with a Wilson interval. ``volume_share``: the touchpoint's share of all
+    interactions in ``touchpoints`` (or of answers without it). ``importance``: driver
+    importance per ``importance_by`` value (e.g. a key-driver result's share per
+    organisation), rescaled to mean 1 over the touchpoints; equal when not given.
+    ``pain`` is scaled so the touchpoints sum to 100; ``pain_low``/``pain_high`` carry
+    the low-share interval (volume and importance taken as known).
+    """
+    keys = [by] if importance is None or importance_by == by else [by, importance_by]
+    _need(responses, [*keys, score], "", "pain_points")
+    r = responses[responses[score].notna()]
+    if score == "nps":
+        vals = metrics._scores(r, score, 0, 10, "pain_points")
+        low = (vals <= 6).to_numpy(dtype=bool)
+    else:
+        vals = metrics._scores(r, score, 1, 5, "pain_points")
+        low = (vals <= 2).to_numpy(dtype=bool)
+    frame = r[keys].reset_index(drop=True).assign(low=low)
+    t = frame.groupby(keys, sort=True).agg(n=("low", "size"), low_count=("low", "sum"))
+    t = t.reset_index()
+    t["low_share"] = t["low_count"] / t["n"]
+    t["low_low"], t["low_high"] = metrics.wilson_interval(t["low_share"], t["n"], level)
+    if touchpoints is not None:
+        _need(touchpoints, [by], "grouping", "pain_points")
+        volume = touchpoints.groupby(by).size()
+        t["interactions"] = t[by].map(volume).fillna(0).astype(int)
+        t["volume_share"] = t["interactions"] / volume.sum()
+    else:
+        t["volume_share"] = t["n"] / t["n"].sum()
+    if importance is None:
+        t["importance"] = 1.0
+    else:
+        imp = pd.Series(importance, dtype=float)
+        t["importance"] = t[importance_by].map(imp)
+        missing = t.loc[t["importance"].isna(), importance_by].unique().tolist()
+        if missing:
+            raise DataError(f"pain_points: no importance given for {importance_by} {missing}")
+        t["importance"] = t["importance"] / t["importance"].mean()
+    raw = t["low_share"] * t["volume_share"] * t["importance"]
+    scale = 100 / raw.sum() if raw.sum() > 0 else np.nan
+    t["pain"] = raw * scale
+    t["pain_low"] = t["low_low"] * t["volume_share"] * t["importance"] * scale
+    t["pain_high"] = t["low_high"] * t["volume_share"] * t["importance"] * scale
+    t["small_sample"] = t["n"] < min_n
+    t = t.sort_values("pain", ascending=False, ignore_index=True)
+    t.insert(0, "rank", np.arange(1, len(t) + 1))
+    return t.drop(columns="low_count")
+
+
+@dataclass
+class ContactEffects:
+    """NPS by contact history before the answer, and differences with intervals.
+
+    ``by_resolution``: NPS for answers with no contact in the window, with only resolved
+    first contacts, and with an unresolved first contact. ``by_repeats``: by number of
+    repeat contacts (0, 1, 2+). ``differences``: each group against its reference
+    (adjusted-Wald difference test). Observational: customers who call differ in other
+    ways too.
+    """
+
+    by_resolution: pd.DataFrame
+    by_repeats: pd.DataFrame
+    differences: pd.DataFrame
+    window_days: int
+    level: float
+
+    def summary(self) -> pd.DataFrame:
+        return self.differences.round(3)
+
+    def headline(self) -> str:
+        d = self.differences.set_index("comparison")
+        row = d.loc["unresolved vs resolved"] if "unresolved vs resolved" in d.index else d.iloc[0]
+        sig = "significant" if row.p_value < 1 - self.level else "not significant"
+        return (f"Answers after an unresolved first contact score {row.difference:+.1f} NPS points "
+                f"against resolved ones ({self.level:.0%} CI {row.ci_low:+.1f} to "
+                f"{row.ci_high:+.1f}, p = {row.p_value:.3g}, {sig}; "
+                f"n = {row.n_a:,} vs {row.n_b:,})")
+
+    def plot(self, title: str | None = None) -> go.Figure:
+        from .plots import interval_bars
+
+        t = pd.concat([self.by_resolution.rename(columns={"contact_history": "group"}),
+                       self.by_repeats.rename(columns={"repeat_contacts": "group"})
+                       .assign(group=lambda d: "repeat contacts: " + d["group"].astype(str))],
+                      ignore_index=True)
+        return interval_bars(t, x="group", y="nps", title=title or self.headline(),
+                             y_title=f"NPS (points, {self.level:.0%} CI)")
+
+
+def contact_effects(responses: pd.DataFrame, touchpoints: pd.DataFrame, window_days: int = 90,
+                    score: str = "nps", weight: str | None = None, level: float = 0.95,
+                    min_n: int = 30) -> ContactEffects:
+    """NPS by the customer's contacts in the ``window_days`` before each answer.
+
+    First contacts are ``event_type == "contact"`` with ``resolved_first_contact``; repeat
+    contacts are ``event_type == "repeat_contact"``. Each answer falls in one group:
+    ``no contact``, ``resolved`` (all first contacts resolved) or ``unresolved`` (at least
+    one not resolved); and by repeat contacts ``0``, ``1``, ``2+``.
+    """
+    _need(responses, ["response_id", "customer_id", "response_date", score], "responses",
+          "contact_effects")
+    _need(touchpoints, ["customer_id", "timestamp", "event_type", "resolved_first_contact"],
+          "touchpoints", "contact_effects")
+    r = responses[responses[score].notna()].reset_index(drop=True)
+    ev = touchpoints[touchpoints["event_type"].isin(["contact", "repeat_contact"])]
+    ev = ev[["customer_id", "timestamp", "event_type", "resolved_first_contact"]]
+    pairs = r[["response_id", "customer_id", "response_date"]].merge(ev, on="customer_id")
+    end = pairs["response_date"] + pd.Timedelta(days=1)  # answers are dated to the day
+    start = end - pd.Timedelta(days=window_days)
+    inside = (pairs["timestamp"] < end) & (pairs["timestamp"] >= start)
+    pairs = pairs[inside]
+    first = pairs[pairs["event_type"] == "contact"]
+    unresolved = first.assign(u=~first["resolved_first_contact"].astype("boolean").fillna(True)
+                              ).groupby("response_id")["u"].any()
+    repeats = pairs[pairs["event_type"] == "repeat_contact"].groupby("response_id").size()
+    history = r["response_id"].map(unresolved)
+    r = r.assign(contact_history=np.where(history.isna(), "no contact",
+                                          np.where(history.astype("boolean").fillna(False),
+                                                   "unresolved", "resolved")),
+                 repeat_contacts=r["response_id"].map(repeats).fillna(0).astype(int)
+                 .clip(upper=2).map({0: "0", 1: "1", 2: "2+"}))
+    kw = dict(score=score, weight=weight, level=level, min_n=min_n)
+    by_res = metrics.nps(r, by="contact_history", **kw)
+    order = {"no contact": 0, "resolved": 1, "unresolved": 2}
+    by_res = by_res.sort_values("contact_history", key=lambda s: s.map(order), ignore_index=True)
+    by_rep = metrics.nps(r, by="repeat_contacts", **kw)
+    comparisons = [("unresolved vs resolved", "contact_history", "unresolved", "resolved"),
+                   ("unresolved vs no contact", "contact_history", "unresolved", "no contact"),
+                   ("1 repeat vs none", "repeat_contacts", "1", "0"),
+                   ("2+ repeats vs none", "repeat_contacts", "2+", "0")]
+    diffs = []
+    for name, col, a, b in comparisons:
+        ga, gb = r[r[col] == a], r[r[col] == b]
+        if len(ga) and len(gb):
+            row = metrics.compare_nps(ga, gb, score=score, weight=weight, level=level,
+                                      labels=(a, b))
+            diffs.append(row.assign(comparison=name))
+    differences = pd.concat(diffs, ignore_index=True) if diffs else pd.DataFrame()
+    if not differences.empty:
+        differences = differences[["comparison", *[c for c in differences.columns
+                                                   if c != "comparison"]]]
+    return ContactEffects(by_res, by_rep, differences, window_days, level)
+

@@ -1,0 +1,375 @@
+"""Reading survey platform exports into the data contract's names.
+
+``read_survey(path)`` reads a Qualtrics export (CSV/TSV with three header rows:
+field ids, question text, ImportId JSON), a SurveyMonkey export (CSV/XLSX with two
+header rows), a Google Forms CSV, or a plain CSV / TSV / Parquet / Excel file, and
+returns a DataFrame whose columns carry the contract's names where known
+(``response_id``, ``response_date``, ``nps`` ...; other columns are kept as they
+were). Metadata travel in ``frame.attrs``: ``platform``, ``encoding``,
+``questions`` (column -> question text, for labels), ``source``.
+
+Text is decoded as UTF-8 (with or without BOM), UTF-16 (Qualtrics TSV) or CP932
+(Japanese Excel), never with replacement characters. Score columns are
+NFKC-normalised (full-width ``１０`` -> ``10``) and labelled answers
+("10 - 非常に薦めたい", "0 = Not at all likely") keep their number. Problems raise
+one :class:`~cxlib.errors.DataError` naming the file, the column and the rows
+(row 1 is the first answer below the header rows).
+"""
+
+from __future__ import annotations
+
+import csv
+import io as _io
+import re
+import unicodedata
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import DataError
+from .vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
+
+__all__ = ["read_survey", "PLATFORMS", "SCORE_SCALES", "parse_scores"]
+
+PLATFORMS = ("qualtrics", "surveymonkey", "google_forms", "csv", "parquet", "excel")
+ENCODINGS = ("utf-8-sig", "cp932")
+
+SCORE_SCALES: dict[str, tuple[int, int]] = {
+    "nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "expectation_met": (1, 5),
+    **{item: (1, 5) for item in (*RATIONAL_ITEMS, *EMOTIONAL_ITEMS)},
+}
+"""Contract score columns and their scales (whole numbers)."""
+
+NA_ANSWERS = frozenset({"", "na", "n/a", "none", "-", "#n/a", "該当なし", "わからない",
+                        "don't know", "dont know", "not applicable"})
+"""Answers that mean "no score" in a score column (text columns keep them as typed)."""
+
+# export column (case- and space-insensitive) -> contract name, applied when no mapping names it
+KNOWN_COLUMNS: dict[str, str] = {
+    "responseid": "response_id", "respondentid": "response_id", "response_id": "response_id",
+    "recordeddate": "response_date", "enddate": "response_date", "timestamp": "response_date",
+    "タイムスタンプ": "response_date", "response_date": "response_date",
+    "externalreference": "customer_id", "externaldatareference": "customer_id",
+    "customid": "customer_id", "customdata1": "customer_id", "customer_id": "customer_id",
+}
+
+_LABELLED = re.compile(r"^([+-]?\d+(?:\.\d+)?)(?:\s*[-=:.)）–—・]\s*.*|\s+\S.*)?$", re.S)
+
+
+def _key(name: str) -> str:
+    return re.sub(r"[\s_]+", "", unicodedata.normalize("NFKC", str(name))).lower()
+
+
+# -- decoding and raw rows -----------------------------------------------------------------
+
+def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
+    if encoding is not None:
+        try:
+            return data.decode(encoding), encoding
+        except (UnicodeDecodeError, LookupError) as exc:
+            raise DataError(f"{name}: cannot decode as {encoding} ({exc})") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
+    for enc in ENCODINGS:
+        try:
+            return data.decode(enc), enc
+        except UnicodeDecodeError:
+            continue
+    raise DataError(f"{name}: not UTF-8, UTF-16 or CP932 text; give encoding= "
+                    "(e.g. encoding='cp932' or 'euc-jp')")
+
+
+def _delimiter(first_line: str, suffix: str) -> str:
+    if suffix in (".tsv", ".tab"):
+        return "\t"
+    counts = {d: first_line.count(d) for d in (",", "\t", ";")}
+    best = max(counts, key=counts.get)  # type: ignore[arg-type]
+    return best if counts[best] else ","
+
+
+def _text_rows(text: str, name: str, suffix: str) -> list[list[str]]:
+    text = text.lstrip("\ufeff")
+    if not text.strip():
+        raise DataError(f"{name}: the file is empty")
+    sep = _delimiter(text.split("\n", 1)[0], suffix)
+    try:
+        rows = [r for r in csv.reader(_io.StringIO(text, newline=""), delimiter=sep) if r]
+    except csv.Error as exc:
+        raise DataError(f"{name}: cannot parse as delimited text ({exc})") from None
+    width = len(rows[0])
+    ragged = [i + 1 for i, r in enumerate(rows) if len(r) != width
+              and not (len(r) > width and not any(c.strip() for c in r[width:]))]
+    if ragged:
+        raise DataError(f"{name}: {len(ragged)} lines do not have the header's {width} fields "
+                        f"(lines {', '.join(map(str, ragged[:5]))}); "
+                        "check the separator and quoting")
+    return [r[:width] + [""] * (width - len(r)) for r in rows]
+
+
+def _excel_rows(path: Path) -> list[list[str]]:
+    try:
+        raw = pd.read_excel(path, header=None, dtype=object, sheet_name=0)
+    except ImportError as exc:
+        raise DataError(f"{path.name}: reading Excel needs openpyxl "
+                        "(pip install openpyxl)") from exc
+    except Exception as exc:  # openpyxl raises many kinds for broken files
+        raise DataError(f"{path.name}: cannot read as Excel "
+                        f"({type(exc).__name__}: {exc})") from None
+    rows = []
+    for rec in raw.itertuples(index=False):
+        row = []
+        for v in rec:
+            if v is None or (isinstance(v, float) and np.isnan(v)):
+                row.append("")
+            elif isinstance(v, float) and v.is_integer():
+                row.append(str(int(v)))
+            elif isinstance(v, pd.Timestamp):
+                row.append(v.isoformat(sep=" "))
+            else:
+                row.append(str(v))
+        rows.append(row)
+    if not rows:
+        raise DataError(f"{path.name}: the file is empty")
+    return rows
+
+
+# -- platform detection -----------------------------------------------------------------------
+
+def _detect(rows: list[list[str]]) -> str:
+    head = {_key(c) for c in rows[0]}
+    third = rows[2] if len(rows) > 2 else []
+    if any(c.strip().startswith('{"ImportId"') for c in third) or \
+            {"responseid", "startdate", "enddate"} <= head:
+        return "qualtrics"
+    second = [c.strip().lower() for c in rows[1]] if len(rows) > 1 else []
+    if ({"respondentid", "collectorid"} <= head) or \
+            any(c in ("response", "open-ended response") for c in second):
+        return "surveymonkey"
+    if _key(rows[0][0]) in ("timestamp", "タイムスタンプ"):
+        return "google_forms"
+    return "csv"
+
+
+def _header(rows: list[list[str]], platform: str, name: str
+            ) -> tuple[list[str], dict[str, str], list[list[str]]]:
+    """Column names, question texts and data rows for a detected platform."""
+    if platform == "qualtrics":
+        if len(rows) < 3:
+            raise DataError(f"{name}: a Qualtrics export needs 3 header rows, "
+                            f"found {len(rows)} rows")
+        names, questions = rows[0], dict(zip(rows[0], rows[1]))
+        return names, questions, rows[3:] if rows[2] and rows[2][0].startswith("{") else rows[2:]
+    if platform == "surveymonkey":
+        if len(rows) < 2:
+            raise DataError(f"{name}: a SurveyMonkey export needs 2 header rows")
+        names, questions, current = [], {}, ""
+        for top, sub in zip(rows[0], rows[1]):
+            current = top or current  # a question spans several columns, named once
+            sub_clean = sub.strip()
+            col = current if sub_clean.lower() in ("", "response", "open-ended response") \
+                else f"{current} - {sub_clean}"
+            names.append(col)
+            questions[col] = current
+        return names, questions, rows[2:]
+    return rows[0], {c: c for c in rows[0]}, rows[1:]
+
+
+# -- values -----------------------------------------------------------------------------------
+
+def parse_scores(values: pd.Series, column: str = "score", scale: tuple[int, int] | None = None,
+                 source: str = "survey") -> pd.Series:
+    """Text answers -> whole-number scores (``Int64``), or one DataError naming the rows.
+
+    NFKC first (``１０`` -> ``10``), then the leading number of labelled answers
+    ("10 - 非常に薦めたい", "0 = Not at all likely"); ``NA_ANSWERS`` and blanks become
+    missing. Text without a leading number, fractions and values outside ``scale`` are errors.
+    """
+    out = np.full(len(values), np.nan)
+    bad_text: list[int] = []
+    for i, v in enumerate(values.to_numpy(dtype=object)):
+        if v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA:
+            continue
+        if isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool):
+            out[i] = float(v)
+            continue
+        s = unicodedata.normalize("NFKC", str(v)).strip().replace("−", "-")
+        if s.lower() in NA_ANSWERS:
+            continue
+        m = _LABELLED.match(s)
+        if m is None:
+            bad_text.append(i)
+        else:
+            out[i] = float(m.group(1))
+    raw = values.to_numpy(dtype=object)
+    if bad_text:
+        shown = ", ".join(f"{i + 1} ({raw[i]!r})" for i in bad_text[:5])
+        raise DataError(f"{source}: column {column!r} has {len(bad_text)} answers that are not "
+                        f"scores (rows {shown})")
+    frac = np.flatnonzero(~np.isnan(out) & (out % 1 != 0))
+    if len(frac):
+        shown = ", ".join(f"{i + 1} ({raw[i]!r})" for i in frac[:5])
+        raise DataError(f"{source}: column {column!r} has {len(frac)} scores that are not whole "
+                        f"numbers (rows {shown})")
+    if scale is not None:
+        lo, hi = scale
+        off = np.flatnonzero(~np.isnan(out) & ((out < lo) | (out > hi)))
+        if len(off):
+            shown = ", ".join(f"{i + 1} ({raw[i]!r})" for i in off[:5])
+            raise DataError(f"{source}: column {column!r} has {len(off)} values outside "
+                            f"{lo}-{hi} (rows {shown})")
+    return pd.Series(pd.array(np.where(np.isnan(out), None, out), dtype="Float64").astype("Int64"),
+                     index=values.index, name=values.name)
+
+
+def _load_mapping(mapping: Mapping[str, str] | str | Path | None, name: str) -> dict[str, str]:
+    if mapping is None:
+        return {}
+    if isinstance(mapping, (str, Path)):
+        import yaml
+
+        path = Path(mapping)
+        if not path.exists():
+            raise DataError(f"mapping file {path} not found")
+        try:
+            loaded = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
+        except yaml.YAMLError as exc:
+            raise DataError(f"{path.name}: not valid YAML ({exc})") from None
+        mapping = loaded.get("columns", loaded) if isinstance(loaded, dict) else None
+        if not isinstance(mapping, dict):
+            raise DataError(f"{path.name}: expected 'export column: contract column' pairs "
+                            "(optionally under 'columns:')")
+    return {str(k): str(v) for k, v in mapping.items()}
+
+
+def _apply_mapping(frame: pd.DataFrame, questions: dict[str, str], mapping: dict[str, str],
+                   name: str) -> pd.DataFrame:
+    """Rename by ``mapping`` (keys: column names or question texts), then known platform names."""
+    by_question = {q: c for c, q in questions.items()}
+    rename: dict[str, str] = {}
+    missing = []
+    for src, dst in mapping.items():
+        col = src if src in frame.columns else by_question.get(src)
+        if col is None:
+            missing.append(src)
+        else:
+            rename[col] = dst
+    if missing:
+        raise DataError(f"{name}: the mapping names column(s) not in the file: "
+                        f"{', '.join(map(repr, missing))} (columns: "
+                        f"{', '.join(map(repr, list(frame.columns)[:20]))})")
+    taken = set(rename.values())
+    for col in frame.columns:
+        target = KNOWN_COLUMNS.get(_key(col))
+        if col not in rename and target and target not in taken and target not in frame.columns:
+            rename[col] = target
+            taken.add(target)
+    out = frame.rename(columns=rename)
+    dupes = out.columns[out.columns.duplicated()].unique().tolist()
+    if dupes:
+        raise DataError(f"{name}: after mapping, column(s) {dupes} appear more than once")
+    out.attrs["questions"] = {rename.get(c, c): q for c, q in questions.items()}
+    return out
+
+
+def _finish(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+    """Contract types for the columns present: text ids, dates, whole-number scores.
+
+    Exports without a response id (Google Forms) get ``<file stem>-<row>`` ids.
+    """
+    if "response_id" not in frame.columns:
+        stem = Path(name).stem
+        frame.insert(0, "response_id", [f"{stem}-{i:05d}" for i in range(1, len(frame) + 1)])
+        frame.attrs["generated_ids"] = True
+    for col in ("response_id", "customer_id"):
+        if col in frame.columns:
+            frame[col] = frame[col].astype("string").str.strip().replace("", pd.NA)
+    if "response_id" in frame.columns:
+        ids = frame["response_id"]
+        dup = ids.duplicated(keep=False) & ids.notna()
+        if dup.any():
+            rows = (np.flatnonzero(dup.to_numpy()) + 1)[:6].tolist()
+            shown = ", ".join(f"{r} ({ids.iat[r - 1]!r})" for r in rows)
+            raise DataError(f"{name}: column 'response_id' has {int(dup.sum())} duplicated ids "
+                            f"(rows {shown})")
+    if "response_date" in frame.columns and not pd.api.types.is_datetime64_any_dtype(
+            frame["response_date"].dtype):
+        text = frame["response_date"].astype("string").str.strip().replace("", pd.NA)
+        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
+        bad = parsed.isna() & text.notna()
+        if bad.any():
+            rows = (np.flatnonzero(bad.to_numpy()) + 1)[:5].tolist()
+            raise DataError(f"{name}: column 'response_date' has {int(bad.sum())} values that are "
+                            f"not dates (rows {', '.join(map(str, rows))})")
+        frame["response_date"] = parsed.astype("datetime64[ns]")
+    for col, scale in SCORE_SCALES.items():
+        if col in frame.columns:
+            frame[col] = parse_scores(frame[col], col, scale, name)
+    if "verbatim" in frame.columns:
+        frame["verbatim"] = frame["verbatim"].astype("string")
+    if "weight" in frame.columns:
+        frame["weight"] = pd.to_numeric(frame["weight"], errors="coerce")
+    return frame
+
+
+def read_survey(path: str | Path, platform: str | None = None, encoding: str | None = None,
+                mapping: Mapping[str, str] | str | Path | None = None) -> pd.DataFrame:
+    """Read a survey export into the contract's names (see the module docstring).
+
+    ``platform``: one of :data:`PLATFORMS`, or None to detect it from the file.
+    ``encoding``: None tries UTF-8 (BOM or not), UTF-16 (by BOM), then CP932.
+    ``mapping``: dict or YAML file, export column (field id or question text) ->
+    contract column, e.g. ``{"Q1": "nps", "Q2_TEXT": "verbatim"}``.
+    """
+    path = Path(path)
+    name = path.name
+    if platform is not None and platform not in PLATFORMS:
+        raise ValueError(f"platform must be one of {', '.join(PLATFORMS)} or None, "
+                         f"got {platform!r}")
+    if not path.exists():
+        raise DataError(f"{path}: file not found")
+    if path.stat().st_size == 0:
+        raise DataError(f"{name}: the file is empty")
+    suffix = path.suffix.lower()
+    used_encoding: str | None = None
+    if platform == "parquet" or (platform is None and suffix == ".parquet"):
+        try:
+            frame = pd.read_parquet(path)
+        except Exception as exc:  # pyarrow raises its own types for broken files
+            raise DataError(f"{name}: cannot read as Parquet "
+                            f"({type(exc).__name__}: {exc})") from None
+        if frame.empty:
+            raise DataError(f"{name}: the file has no rows")
+        detected, questions = "parquet", {c: c for c in frame.columns}
+    else:
+        if platform == "excel" or suffix in (".xlsx", ".xlsm", ".xls"):
+            rows = _excel_rows(path)
+        else:
+            text, used_encoding = _decode(path.read_bytes(), name, encoding)
+            rows = _text_rows(text, name, suffix)
+        detected = platform if platform not in (None, "excel") else _detect(rows)
+        names, questions, data = _header(rows, detected, name)
+        names = [n.strip().lstrip("\ufeff") for n in names]
+        questions = {n.strip().lstrip("\ufeff"): q for n, q in questions.items()}
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise DataError(f"{name}: duplicated column names {dupes}; rename them or map them")
+        if not data:
+            raise DataError(f"{name}: the file has a header but no answers")
+        frame = pd.DataFrame(data, columns=names, dtype=object)
+        frame = frame.replace("", None)
+        if platform == "excel" or suffix in (".xlsx", ".xlsm", ".xls"):
+            detected = detected if detected != "csv" else "excel"
+    frame = _apply_mapping(frame, questions, _load_mapping(mapping, name), name)
+    questions = frame.attrs["questions"]
+    frame = _finish(frame, name)
+    frame.attrs.update(platform=detected, encoding=used_encoding, source=name,
+                       questions=questions)
+    return frame
+
+
+def question_labels(frame: pd.DataFrame) -> dict[str, Any]:
+    """Column -> question text recorded by :func:`read_survey` (empty if none)."""
+    return dict(frame.attrs.get("questions", {}))
