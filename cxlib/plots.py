@@ -14,8 +14,8 @@ TEMPLATE = go.layout.Template(
         font=dict(family="Noto Sans JP, Hiragino Sans, Meiryo, Arial, sans-serif", size=13),
         colorway=["#1f5fa8", "#e07b39", "#3a9d5d", "#c23b3b", "#7a5ba6", "#8c8c8c"],
         plot_bgcolor="white",
-        xaxis=dict(showgrid=False, linecolor="#888"),
-        yaxis=dict(gridcolor="#e5e5e5", zerolinecolor="#888"),
+        xaxis=dict(showgrid=False, linecolor="#888", automargin=True),
+        yaxis=dict(gridcolor="#e5e5e5", zerolinecolor="#888", automargin=True),
         margin=dict(l=60, r=20, t=60, b=60),
         title=dict(x=0.0, xanchor="left"),
     )
