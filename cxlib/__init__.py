@@ -32,13 +32,15 @@ _FUNCTIONS: dict[str, str] = {
     "retention_rate": "metrics",
     "repeat_purchase_rate": "metrics",
     "key_drivers": "drivers",
+    "SatisfactionSegmenter": "segments",
+    "churn_test": "segments",
     "validate": "schema",
     "validate_company": "schema",
     "environment_versions": "environment",
 }
 _SUBMODULES: tuple[str, ...] = (
-    "drivers", "environment", "errors", "io", "journey", "metrics", "paths", "plots", "schema",
-    "surveyio", "synth", "text", "vocab",
+    "drivers", "environment", "errors", "io", "journey", "measurement", "metrics", "paths",
+    "plots", "schema", "segments", "surveyio", "survival", "synth", "text", "vocab",
 )
 
 __all__ = ["CxError", "DataError", "ModelError", "ReportError", *_FUNCTIONS, *_SUBMODULES]
@@ -61,8 +63,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs
     from . import (  # noqa: F401
-        drivers, environment, io, journey, metrics, paths, plots, schema, surveyio, synth, text,
-        vocab,
+        drivers, environment, io, journey, measurement, metrics, paths, plots, schema, segments,
+        surveyio, survival, synth, text, vocab,
     )
     from .drivers import key_drivers  # noqa: F401
     from .environment import environment_versions  # noqa: F401
@@ -74,3 +76,4 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         retention_rate,
     )
     from .schema import validate, validate_company  # noqa: F401
+    from .segments import SatisfactionSegmenter, churn_test  # noqa: F401
