@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from .bench_foundation import main
+from . import bench_foundation, bench_kpimodel
 
 if __name__ == "__main__":
-    main()
+    bench_foundation.main()
+    bench_kpimodel.main()

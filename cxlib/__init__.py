@@ -34,12 +34,14 @@ _FUNCTIONS: dict[str, str] = {
     "key_drivers": "drivers",
     "SatisfactionSegmenter": "segments",
     "churn_test": "segments",
+    "fit_pls": "kpimodel",
+    "what_if": "kpimodel",
     "validate": "schema",
     "validate_company": "schema",
     "environment_versions": "environment",
 }
 _SUBMODULES: tuple[str, ...] = (
-    "drivers", "environment", "errors", "io", "journey", "measurement", "metrics", "paths",
+    "drivers", "environment", "errors", "io", "journey", "kpimodel", "measurement", "metrics", "paths",
     "plots", "schema", "segments", "surveyio", "survival", "synth", "text", "vocab",
 )
 
@@ -63,7 +65,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs
     from . import (  # noqa: F401
-        drivers, environment, io, journey, measurement, metrics, paths, plots, schema, segments,
+        drivers, environment, io, journey, kpimodel, measurement, metrics, paths, plots, schema, segments,
         surveyio, survival, synth, text, vocab,
     )
     from .drivers import key_drivers  # noqa: F401
@@ -71,6 +73,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from .io import (  # noqa: F401
         load_latent, load_sample, load_tables, load_truth, read_survey, read_table,
     )
+    from .kpimodel import fit_pls, what_if  # noqa: F401
     from .metrics import (  # noqa: F401
         ces, compare_nps, csat, nps, nps_change, nps_sample_size, nps_trend, repeat_purchase_rate,
         retention_rate,
