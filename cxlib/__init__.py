@@ -36,13 +36,14 @@ _FUNCTIONS: dict[str, str] = {
     "churn_test": "segments",
     "fit_pls": "kpimodel",
     "what_if": "kpimodel",
+    "evaluate_pilot": "pilot",
     "validate": "schema",
     "validate_company": "schema",
     "environment_versions": "environment",
 }
 _SUBMODULES: tuple[str, ...] = (
-    "drivers", "environment", "errors", "io", "journey", "kpimodel", "measurement", "metrics", "paths",
-    "plots", "schema", "segments", "surveyio", "survival", "synth", "text", "vocab",
+    "churn", "drivers", "environment", "errors", "io", "journey", "kpimodel", "measurement",
+    "metrics", "paths", "pilot", "plots", "schema", "segments", "surveyio", "survival", "synth", "text", "vocab",
 )
 
 __all__ = ["CxError", "DataError", "ModelError", "ReportError", *_FUNCTIONS, *_SUBMODULES]
@@ -65,7 +66,7 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs
     from . import (  # noqa: F401
-        drivers, environment, io, journey, kpimodel, measurement, metrics, paths, plots, schema, segments,
+        churn, drivers, environment, io, journey, kpimodel, measurement, pilot, metrics, paths, plots, schema, segments,
         surveyio, survival, synth, text, vocab,
     )
     from .drivers import key_drivers  # noqa: F401
@@ -74,6 +75,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         load_latent, load_sample, load_tables, load_truth, read_survey, read_table,
     )
     from .kpimodel import fit_pls, what_if  # noqa: F401
+    from .pilot import evaluate_pilot  # noqa: F401
     from .metrics import (  # noqa: F401
         ces, compare_nps, csat, nps, nps_change, nps_sample_size, nps_trend, repeat_purchase_rate,
         retention_rate,

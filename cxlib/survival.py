@@ -28,6 +28,7 @@ import plotly.graph_objects as go
 from scipy import stats
 from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
+from threadpoolctl import threadpool_limits
 
 from .errors import ConvergenceWarning, DataError, ModelError, SmallSampleWarning
 from .plots import TEMPLATE
@@ -401,7 +402,8 @@ def cox(frame: pd.DataFrame, duration: str = "duration", event: str = "event",
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            res = PHReg(to, Xo, status=eo, strata=st, ties="efron").fit()
+            with threadpool_limits(1):   # BLAS threads only contend on a busy machine
+                res = PHReg(to, Xo, status=eo, strata=st, ties="efron").fit()
         except (np.linalg.LinAlgError, ValueError) as exc:
             raise ModelError(f"cox: the model cannot be fitted ({exc})") from None
     if any("converge" in str(w.message).lower() for w in caught) or not np.all(

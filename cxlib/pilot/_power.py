@@ -1,0 +1,238 @@
+"""Power and minimum detectable effect (MDE) of a two-group pilot comparison.
+
+Normal approximation, two-sided test (the power of both tails is counted, as in
+``statsmodels.stats.power.NormalIndPower``). Means and NPS use the difference of
+means with the baseline SD in both groups; rates (churn) use Cohen's arcsine
+effect size h = 2 asin(sqrt(p1)) - 2 asin(sqrt(p2)) (Cohen 1988, ch. 6).
+``variance_factor`` inflates the variance for clustering (design effect
+1 + (m - 1) ICC for m answers per customer) or a difference-in-differences
+(about 2 (1 - rho) with rho the pre/post correlation).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+from scipy import optimize, stats
+
+from ..errors import DataError
+from ..plots import TEMPLATE
+
+__all__ = ["power_mean", "mde_mean", "nps_sd", "power_nps", "mde_nps", "power_rate", "mde_rate",
+           "Baseline", "baseline", "pilot_design", "PilotDesign"]
+
+
+def _check(n_pilot: float, n_control: float, alpha: float) -> None:
+    if n_pilot <= 0 or n_control <= 0:
+        raise ValueError(f"group sizes must be positive, got {n_pilot} and {n_control}")
+    if not 0 < alpha < 1:
+        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+
+
+def _power_z(standardised: float, alpha: float) -> float:
+    z = stats.norm.ppf(1 - alpha / 2)
+    d = abs(standardised)
+    return float(stats.norm.cdf(d - z) + stats.norm.cdf(-d - z))
+
+
+def _solve_z(alpha: float, power: float) -> float:
+    """Standardised effect (effect / SE) with the given two-sided power."""
+    if not alpha < power < 1:
+        raise ValueError(f"power must be between alpha and 1, got {power}")
+    return float(optimize.brentq(lambda d: _power_z(d, alpha) - power, 0.0, 40.0, xtol=1e-12))
+
+
+def power_mean(effect: float, sd: float, n_pilot: float, n_control: float, alpha: float = 0.05,
+               variance_factor: float = 1.0) -> float:
+    """Power to detect a difference of means ``effect`` (same units as ``sd``)."""
+    _check(n_pilot, n_control, alpha)
+    se = sd * np.sqrt(variance_factor * (1 / n_pilot + 1 / n_control))
+    return _power_z(effect / se, alpha)
+
+
+def mde_mean(sd: float, n_pilot: float, n_control: float, alpha: float = 0.05,
+             power: float = 0.8, variance_factor: float = 1.0) -> float:
+    """Smallest difference of means detected with ``power`` (units of ``sd``'s variable)."""
+    _check(n_pilot, n_control, alpha)
+    return _solve_z(alpha, power) * sd * np.sqrt(variance_factor * (1 / n_pilot + 1 / n_control))
+
+
+def nps_sd(promoters: float, detractors: float) -> float:
+    """SD of one answer's NPS score (+100 promoter, 0 passive, -100 detractor), in points."""
+    if not (0 <= promoters <= 1 and 0 <= detractors <= 1 and promoters + detractors <= 1):
+        raise ValueError("promoters and detractors are shares 0-1 summing to at most 1")
+    return 100 * float(np.sqrt(promoters + detractors - (promoters - detractors) ** 2))
+
+
+def power_nps(effect: float, promoters: float, detractors: float, n_pilot: float,
+              n_control: float, alpha: float = 0.05, variance_factor: float = 1.0) -> float:
+    """Power to detect an NPS difference of ``effect`` points with n answers per group."""
+    return power_mean(effect, nps_sd(promoters, detractors), n_pilot, n_control, alpha,
+                      variance_factor)
+
+
+def mde_nps(promoters: float, detractors: float, n_pilot: float, n_control: float,
+            alpha: float = 0.05, power: float = 0.8, variance_factor: float = 1.0) -> float:
+    """Minimum detectable NPS difference (points) with n answers per group."""
+    return mde_mean(nps_sd(promoters, detractors), n_pilot, n_control, alpha, power,
+                    variance_factor)
+
+
+def _h(p1: float, p2: float) -> float:
+    return float(2 * np.arcsin(np.sqrt(p1)) - 2 * np.arcsin(np.sqrt(p2)))
+
+
+def power_rate(baseline: float, effect: float, n_pilot: float, n_control: float,
+               alpha: float = 0.05, variance_factor: float = 1.0) -> float:
+    """Power to detect a change of a rate from ``baseline`` to ``baseline + effect``
+    (e.g. churn 0.20 -> 0.17 is effect -0.03), arcsine effect size."""
+    _check(n_pilot, n_control, alpha)
+    if not (0 < baseline < 1 and 0 <= baseline + effect <= 1):
+        raise ValueError("baseline and baseline + effect must be rates 0-1")
+    h = _h(baseline + effect, baseline)
+    return _power_z(h / np.sqrt(variance_factor * (1 / n_pilot + 1 / n_control)), alpha)
+
+
+def mde_rate(baseline: float, n_pilot: float, n_control: float, alpha: float = 0.05,
+             power: float = 0.8, variance_factor: float = 1.0, direction: int = -1) -> float:
+    """Minimum detectable absolute change of a rate (negative: a decrease, as churn should)."""
+    _check(n_pilot, n_control, alpha)
+    if not 0 < baseline < 1:
+        raise ValueError(f"baseline rate must be between 0 and 1, got {baseline}")
+    h = _solve_z(alpha, power) * np.sqrt(variance_factor * (1 / n_pilot + 1 / n_control))
+    phi = np.arcsin(np.sqrt(baseline)) + np.sign(direction) * h / 2
+    phi = float(np.clip(phi, 0, np.pi / 2))
+    return float(np.sin(phi) ** 2 - baseline)
+
+
+@dataclass
+class Baseline:
+    """Pre-pilot levels and spreads the design needs (per customer, per month)."""
+
+    promoters: float
+    detractors: float
+    nps_answers_per_customer_month: float
+    nps_icc: float
+    monthly_churn: float
+    revenue_mean: float
+    revenue_sd: float
+    n_customers: int
+    months: int
+
+    def summary(self) -> str:
+        return (f"Baseline over {self.months} months, {self.n_customers:,} active customers: "
+                f"promoters {self.promoters:.1%}, detractors {self.detractors:.1%} "
+                f"({self.nps_answers_per_customer_month:.3f} answers per customer-month, "
+                f"ICC {self.nps_icc:.2f}); monthly churn {self.monthly_churn:.2%}; monthly "
+                f"revenue per customer {self.revenue_mean:,.0f} (SD {self.revenue_sd:,.0f})")
+
+
+def baseline(tables: dict[str, pd.DataFrame], before: str | pd.Timestamp,
+             months: int = 12) -> Baseline:
+    """Baseline rates from the ``months`` months before ``before`` (contract tables).
+
+    NPS: all answers in the window (shares, answers per active customer-month, and the
+    intra-customer correlation by one-way ANOVA); churn: churned / active customer-months;
+    revenue: ``monthly_revenue`` of customers active at the start of the window.
+    """
+    end = pd.Timestamp(before)
+    start = end - pd.DateOffset(months=months)
+    cust, resp = tables["customers"], tables["responses"]
+    r = resp[(resp["response_date"] >= start) & (resp["response_date"] < end)
+             & resp["nps"].notna()]
+    if r.empty:
+        raise DataError(f"responses: no NPS answers between {start.date()} and {end.date()}")
+    score = r["nps"].astype(float)
+    active = (cust["signup_date"] < end) & (cust["churn_date"].isna()
+                                            | (cust["churn_date"] >= start))
+    if not active.any():
+        raise DataError(f"customers: nobody active between {start.date()} and {end.date()}")
+    first = cust["signup_date"].where(cust["signup_date"] > start, start)
+    last = cust["churn_date"].where(cust["churn_date"] < end, end).fillna(end)
+    exposure = ((last - first).dt.days.clip(lower=0) / 30.4375)[active].sum()
+    churned = (cust["churn_date"] >= start) & (cust["churn_date"] < end)
+    # ICC of the per-answer NPS score within customers (one-way ANOVA estimator)
+    s = 100 * ((score >= 9).astype(float) - (score <= 6).astype(float))
+    g = s.groupby(r["customer_id"].to_numpy())
+    k, n = g.ngroups, len(s)
+    m0 = (n - (g.size() ** 2).sum() / n) / max(k - 1, 1)
+    msb = (g.size() * (g.mean() - s.mean()) ** 2).sum() / max(k - 1, 1)
+    msw = ((s - g.transform("mean").to_numpy()) ** 2).sum() / max(n - k, 1)
+    icc = float(np.clip((msb - msw) / (msb + (m0 - 1) * msw), 0, 1)) if msb + msw > 0 else 0.0
+    rev = cust.loc[active, "monthly_revenue"].dropna().astype(float)
+    return Baseline(
+        promoters=float((score >= 9).mean()), detractors=float((score <= 6).mean()),
+        nps_answers_per_customer_month=float(len(r) / exposure), nps_icc=icc,
+        monthly_churn=float(churned.sum() / exposure), revenue_mean=float(rev.mean()),
+        revenue_sd=float(rev.std()), n_customers=int(active.sum()), months=months)
+
+
+@dataclass
+class PilotDesign:
+    """MDE per KPI, pilot size and duration for a given allocation, alpha and power."""
+
+    table: pd.DataFrame
+    baseline: Baseline
+    alpha: float
+    power: float
+
+    def summary(self) -> str:
+        return (f"Minimum detectable effects at alpha {self.alpha}, power {self.power:.0%}, "
+                f"{self.table['n_pilot'].nunique()} pilot sizes x "
+                f"{self.table['months'].nunique()} durations")
+
+    def plot(self) -> go.Figure:
+        kpis = list(dict.fromkeys(self.table["kpi"]))
+        fig = make_subplots(rows=1, cols=len(kpis), subplot_titles=[
+            f"{k} ({self.table.loc[self.table['kpi'] == k, 'unit'].iat[0]})" for k in kpis])
+        colours = TEMPLATE.layout.colorway
+        for j, kpi in enumerate(kpis, start=1):
+            t = self.table[self.table["kpi"] == kpi]
+            for i, (months, grp) in enumerate(t.groupby("months")):
+                fig.add_trace(go.Scatter(
+                    x=grp["n_pilot"], y=grp["mde"].abs(), mode="lines+markers",
+                    name=f"{months} months", legendgroup=str(months), showlegend=j == 1,
+                    line_color=colours[i % len(colours)]), row=1, col=j)
+            fig.update_xaxes(title_text="customers in the pilot", type="log", row=1, col=j)
+        fig.update_yaxes(title_text=f"minimum detectable effect (|MDE|, power {self.power:.0%})",
+                         row=1, col=1)
+        fig.update_layout(template=TEMPLATE, title="Larger and longer pilots detect smaller "
+                                                   "effects", legend_title="duration")
+        return fig
+
+
+def pilot_design(base: Baseline, pilot_sizes: list[int] | tuple[int, ...],
+                 months: list[int] | tuple[int, ...] = (3, 6, 12), control_ratio: float = 1.0,
+                 alpha: float = 0.05, power: float = 0.8) -> PilotDesign:
+    """MDE table for NPS (points), churn over the duration (share) and monthly revenue per
+    customer (JPY), per pilot size and duration, with ``control_ratio`` controls per pilot customer.
+
+    NPS answers per group = customers x answers per customer-month x months, variance
+    inflated by the design effect 1 + (m - 1) ICC; churn compares the share churned within
+    the duration (1 - (1 - monthly)^months); revenue compares customer means (duration
+    does not shrink persistent between-customer differences, so its MDE depends on n only).
+    """
+    rows = []
+    for n_p in pilot_sizes:
+        n_c = n_p * control_ratio
+        for m in months:
+            per_cust = base.nps_answers_per_customer_month * m
+            deff = 1 + max(per_cust - 1, 0) * base.nps_icc
+            a_p, a_c = max(n_p * per_cust, 1.0), max(n_c * per_cust, 1.0)
+            churn = 1 - (1 - base.monthly_churn) ** m
+            for kpi, unit, value, n_units in (
+                ("nps", "points", mde_nps(base.promoters, base.detractors, a_p, a_c, alpha, power,
+                                          deff), a_p),
+                ("churn", "share churned", mde_rate(churn, n_p, n_c, alpha, power), n_p),
+                ("revenue", "JPY per customer-month",
+                 mde_mean(base.revenue_sd, n_p, n_c, alpha, power), n_p),
+            ):
+                rows.append({"kpi": kpi, "unit": unit, "n_pilot": n_p, "n_control": n_c,
+                             "months": m, "units_pilot": n_units, "mde": value,
+                             "baseline": {"nps": 100 * (base.promoters - base.detractors),
+                                          "churn": churn, "revenue": base.revenue_mean}[kpi]})
+    return PilotDesign(pd.DataFrame(rows), base, alpha, power)
