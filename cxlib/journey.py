@@ -18,6 +18,7 @@ from scipy import stats
 
 from . import metrics
 from .errors import DataError
+from .schema import require_columns
 from .vocab import JOURNEY_PHASES, in_journey_order
 
 if TYPE_CHECKING:
@@ -30,9 +31,7 @@ PRE_PURCHASE_PHASES: tuple[str, ...] = ("research", "selection")
 
 
 def _need(frame: pd.DataFrame, cols: Sequence[str], what: str, fn: str) -> None:
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise DataError(f"{fn}: {what} column(s) {missing} not found")
+    require_columns(frame, cols, f"{fn}: {what}")
 
 
 def journey_metrics(responses: pd.DataFrame, by: str | Sequence[str] = ("journey_phase",

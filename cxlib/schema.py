@@ -12,7 +12,7 @@ does not crash, it is the type check that reports the offending rows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,7 @@ from pandera.errors import SchemaError, SchemaErrors
 from .errors import DataError
 from .vocab import EMOTIONAL_ITEMS, JOURNEY_PHASES, RATIONAL_ITEMS
 
-__all__ = ["CONTRACT", "validate", "validate_company", "JOURNEY_PHASES"]
+__all__ = ["CONTRACT", "validate", "validate_company", "require_columns", "JOURNEY_PHASES"]
 
 MAX_ROWS_SHOWN = 5
 
@@ -309,3 +309,16 @@ def validate_company(tables: Mapping[str, pd.DataFrame],
     if problems:
         raise DataError("\n".join(problems))
     return dict(tables)
+
+
+def require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:
+    """Raise ``DataError`` naming every column of ``columns`` that ``frame`` lacks.
+
+    ``where`` says who needs them (a function and table, or a file name).
+    """
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        shown = ", ".join(map(repr, list(frame.columns)[:12]))
+        more = " ..." if len(frame.columns) > 12 else ""
+        raise DataError(f"{where}: column(s) {', '.join(map(repr, missing))} not found "
+                        f"(columns present: {shown}{more})")

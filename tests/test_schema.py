@@ -146,3 +146,11 @@ def test_contract_is_documented_column_by_column():
         for column in schema.columns:
             assert f"`{column}`" in readme, f"{table}.{column} undocumented"
     assert np.all([t in readme for t in cxlib.vocab.JOURNEY_PHASES])
+
+
+def test_require_columns_names_what_is_missing_and_what_is_there():
+    from cxlib.schema import require_columns
+    frame = pd.DataFrame({"a": [1], "b": [2]})
+    require_columns(frame, ["a"], "f")
+    with pytest.raises(DataError, match=r"f: column\(s\) 'c', 'd' not found \(columns present: 'a', 'b'\)"):
+        require_columns(frame, ["a", "c", "d"], "f")

@@ -13,6 +13,7 @@ import plotly.graph_objects as go
 from sklearn.metrics import (average_precision_score, brier_score_loss, log_loss, roc_auc_score,
                              roc_curve)
 
+from ..metrics import wilson_interval
 from ..plots import TEMPLATE
 
 __all__ = ["calibration_table", "gains_table", "roc_figure", "calibration_figure", "gains_figure"]
@@ -71,11 +72,8 @@ def _bootstrap_metrics(y: np.ndarray, p: np.ndarray, n_boot: int, level: float, 
 
 # -- tables behind the figures -------------------------------------------------------------
 
-def _wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
-    p = k / n
-    centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-    half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return centre - half, centre + half
+def _wilson(k: np.ndarray, n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    return wilson_interval(k / n, n)
 
 
 def calibration_table(y: np.ndarray, p: np.ndarray, bins: int = 10) -> pd.DataFrame:

@@ -23,15 +23,13 @@ import plotly.graph_objects as go
 from scipy import stats
 
 from ..errors import DataError
+from ..schema import require_columns
 from ..plots import TEMPLATE
 
 __all__ = ["revenue_at_risk", "customer_value", "contact_list", "revenue_at_risk_figure"]
 
 
-def _need(frame: pd.DataFrame, cols: list[str], where: str) -> None:
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise DataError(f"{where}: column(s) {', '.join(map(repr, missing))} not found")
+_need = require_columns
 
 
 def _monthly_discount(annual_discount: float) -> float:

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError
+from ..schema import require_columns
 from ..vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
 
 __all__ = ["customer_kpis", "kpi_owners", "KPI_UNITS", "SAMPLE_SPEC"]
@@ -48,9 +49,7 @@ def kpi_owners(columns) -> dict[str, str]:
 
 
 def _need(frame: pd.DataFrame, name: str, cols: list[str]) -> None:
-    missing = [c for c in cols if c not in frame.columns]
-    if missing:
-        raise DataError(f"customer_kpis: table {name!r} lacks column(s) {', '.join(missing)}")
+    require_columns(frame, cols, f"customer_kpis: table {name!r}")
 
 
 def customer_kpis(tables: dict[str, pd.DataFrame], horizon_months: int = 12) -> pd.DataFrame:
