@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SAMPLE := data/sample/truth.json
 
-.PHONY: report test lab data bench clean help
+.PHONY: report test lab data bench clean help browser
 
 help:
 	@echo "make report  run every notebook on the sample data into reports/<run>/*.html"
@@ -33,8 +33,17 @@ data: $(SAMPLE)
 report: $(STAMP) $(SAMPLE)
 	$(BIN)/cx report
 
-test: $(STAMP) $(SAMPLE)
+test: $(STAMP) $(SAMPLE) browser
 	$(BIN)/python -m pytest
+
+# The browser test (tests/test_browser.py) drives the system's headless Chromium with
+# Playwright; nothing is downloaded at run time. Installs Debian's chromium when it is
+# missing (about 1-2 min on a fresh machine: ~113 MB of packages; a no-op afterwards),
+# as root or through sudo. Playwright itself comes with the dev extra.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium)
 
 lab: $(STAMP) $(SAMPLE)
 	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,lab]'

@@ -1,13 +1,16 @@
 """The ``cx`` command: ``cx report`` runs notebooks into HTML, ``cx data`` writes sample data.
 
 Exit codes: 0 success, 1 a notebook failed, 2 usage or pre-flight error (one line on
-stderr, no traceback). Heavy modules are imported inside the subcommands.
+stderr, no traceback), 3 another report run holds the lock, 130 interrupted (Ctrl-C)
+and 143 stopped by SIGTERM. Heavy modules are imported inside the subcommands.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -15,6 +18,8 @@ from typing import Any
 from cxlib.errors import CxError
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
+EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 
 class UsageError(Exception):
@@ -56,29 +61,95 @@ def default_notebooks(folder: Path = Path("notebooks")) -> list[Path]:
     return sorted(folder.glob(NOTEBOOK_GLOB))
 
 
+def find_notebooks(names: Sequence[str], folder: Path = Path("notebooks")) -> list[Path]:
+    """Paths for ``names``: a path to a notebook, or a name in ``folder`` (``01`` or
+    ``01_survey_exploration``, with or without ``.ipynb``)."""
+    found = []
+    for name in names:
+        path = Path(name)
+        if path.suffix == ".ipynb" and (path.exists() or path.parent != Path(".")):
+            found.append(path)
+            continue
+        matches = sorted(folder.glob(f"{path.stem}.ipynb"))
+        matches = matches or sorted(folder.glob(f"{path.stem}_*.ipynb"))
+        if len(matches) != 1:
+            what = "no notebook" if not matches else f"{len(matches)} notebooks"
+            raise UsageError(f"{name}: {what} in {folder} match")
+        found.append(matches[0])
+    return found
+
+
+class _Progress:
+    """Progress lines on stderr, each with the time since the run started."""
+
+    def __init__(self) -> None:
+        self.t0 = time.monotonic()
+
+    def __call__(self, message: str) -> None:
+        print(f"[{time.monotonic() - self.t0:7.1f} s] {message}", file=sys.stderr, flush=True)
+
+
+def _terminate(signum: int, frame: object) -> None:
+    raise _Terminated()
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM (systemd stop, kill): unwound like Ctrl-C so workers are stopped."""
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     from cxlib.report import run_report
+    from cxlib.report_params import CliText, load_run_file
+    from cxlib.report_store import ReportLocked
 
-    notebooks = [Path(p) for p in args.notebooks] or default_notebooks()
+    run = load_run_file(Path(args.run)) if args.run else {}
+    names = args.notebooks or [str(n) for n in run.get("notebooks", [])]
+    notebooks = find_notebooks(names) if names else default_notebooks()
     if not notebooks:
         raise UsageError(f"no notebooks given and none match notebooks/{NOTEBOOK_GLOB}")
-    params = load_params_file(Path(args.params_file)) if args.params_file else {}
+    params: dict[str, Any] = dict(run.get("parameters", {}))
+    if args.params_file:
+        params.update(load_params_file(Path(args.params_file)))
     for name, value in args.param or []:
-        params[name] = parse_value(value)
-    result = run_report(
-        notebooks,
-        out_root=Path(args.out),
-        run_id=args.run_id,
-        parameters=params,
-        show_code=args.show_code,
-        timeout=args.timeout,
-    )
+        params[name] = CliText(value)
+
+    def pick(option: str, default: Any) -> Any:
+        value = getattr(args, option)
+        return value if value is not None else run.get(option, default)
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        result = run_report(
+            notebooks,
+            out_root=Path(pick("out", "reports")),
+            run_id=args.run_id,
+            parameters=params,
+            per_notebook=run.get("per_notebook"),
+            show_code=bool(args.show_code or run.get("show_code", False)),
+            timeout=pick("timeout", 900),
+            notebook_timeout=pick("notebook_timeout", None),
+            jobs=pick("jobs", None),
+            retries=pick("retries", 1),
+            keep=pick("keep", None),
+            progress=None if args.quiet else _Progress(),
+        )
+    except ReportLocked as exc:
+        print(f"cx report: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except _Terminated:
+        print("cx report: stopped by SIGTERM; 'latest' unchanged", file=sys.stderr)
+        return EXIT_TERMINATED
+    except KeyboardInterrupt:
+        print("cx report: interrupted; 'latest' unchanged", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     for nb in result.notebooks:
         print(f"{nb.name:<32} {nb.status:<6} {nb.duration_s:7.1f} s")
         if nb.error:
             print(f"    {nb.error}")
     print(f"report: {result.run_dir}" + ("" if result.ok else "  (FAILED; 'latest' unchanged)"))
-    return 0 if result.ok else 1
+    return EXIT_OK if result.ok else EXIT_FAILED
 
 
 def _cmd_data(args: argparse.Namespace) -> int:
@@ -105,18 +176,31 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     rep = sub.add_parser("report", help="run notebooks with papermill and render HTML reports")
-    rep.add_argument("notebooks", nargs="*", help=f"default: notebooks/{NOTEBOOK_GLOB}")
-    rep.add_argument("--out", default="reports", help="report root folder (default: reports)")
+    rep.add_argument(
+        "notebooks", nargs="*",
+        help=f"paths or names in notebooks/ (01, 01_survey_exploration); default: {NOTEBOOK_GLOB}",
+    )  # fmt: skip
+    rep.add_argument(
+        "--run", metavar="FILE", help="run file (config/runs/*.yml); options win over it"
+    )
+    rep.add_argument("--out", help="report root folder (default: reports)")
     rep.add_argument("--run-id", help="run folder name (default: UTC timestamp)")
     rep.add_argument("--show-code", action="store_true", help="show code cells in the HTML")
     rep.add_argument(
         "-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
-        help="parameter; VALUE is read as a YAML scalar (-p min_n 30 gives an int)",
+        help="parameter; VALUE is converted to the type the notebook declares (-p min_n 30)",
     )  # fmt: skip
     rep.add_argument("--params-file", help="YAML mapping of parameters (-p overrides it)")
+    rep.add_argument("--timeout", type=_positive_int, help="seconds per cell (default: 900)")
     rep.add_argument(
-        "--timeout", type=_positive_int, default=900, help="seconds per cell (default: 900)"
+        "--notebook-timeout", type=_positive_int, help="seconds per notebook (default: no limit)"
     )
+    rep.add_argument("--jobs", "-j", type=_positive_int, help="notebooks at once (default: cores)")
+    rep.add_argument(
+        "--retries", type=int, help="re-runs of a notebook whose kernel died (default: 1)"
+    )
+    rep.add_argument("--keep", type=_positive_int, help="keep only the newest N runs")
+    rep.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     rep.set_defaults(func=_cmd_report)
 
     data = sub.add_parser("data", help="write the synthetic sample data set")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import html
+from html.parser import HTMLParser
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,7 +26,7 @@ PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 @dataclass(frozen=True)
 class PageHeader:
-    """What the header at the top of a report page says."""
+    """What the header at the top of a report page says (JSON-able, so workers get it)."""
 
     run_id: str
     notebook: str
@@ -35,36 +36,149 @@ class PageHeader:
     duration_s: float
     version: str
     commit: str | None = None
-    parameters: Mapping[str, Any] = field(default_factory=dict)
+    parameters: Mapping[str, Any] = field(default_factory=dict)  # injected values
     error: str | None = None
+    declared: Sequence[Mapping[str, Any]] = ()  # name, type, default, help per parameter
+    inputs: Sequence[Mapping[str, Any]] = ()  # fingerprints (cxlib.report_inputs)
+    dirty: bool = False  # tracked files differ from the commit
+    notebook_sha256: str | None = None
+    attempts: int = 1
 
 
 def header_html(h: PageHeader) -> str:
     """The run header as an HTML fragment; every value escaped."""
     e = html.escape
+    code = f"cxlib {e(h.version)} · commit {e(h.commit or 'unknown')}"
+    if h.dirty:
+        code += " <em>(with uncommitted changes)</em>"
+    if h.notebook_sha256:
+        code += f" · notebook sha256 <code>{e(h.notebook_sha256[:16])}</code>"
     rows = [
         ("Run", e(h.run_id)),
         ("Status", f'<span class="cx-status-{e(h.status)}">{e(h.status)}</span>'),
         ("Started", e(h.started)),
         ("Finished", e(h.finished)),
         ("Duration", f"{h.duration_s:.1f} s"),
-        ("cxlib", e(h.version)),
-        ("Commit", e(h.commit or "unknown")),
+        ("Code", code),
     ]
     if h.error:
         rows.insert(2, ("Error", f'<code class="cx-status-failed">{e(h.error)}</code>'))
-    params = "".join(
-        f"<tr><th>{e(str(k))}</th><td><code>{e(repr(v))}</code></td></tr>"
-        for k, v in h.parameters.items()
-    )
+    if h.attempts > 1:
+        rows.insert(3, ("Attempts", str(int(h.attempts))))
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
+    banner = ""
+    if h.status != "ok":
+        banner = ('<p class="cx-banner">This notebook did not complete: the results below are '
+                  "partial and must not be used.</p>\n")
     return (
-        f'<header class="cx-header" id="cx-header">\n<h1>{e(h.notebook)}</h1>\n'
+        f'<header class="cx-header" id="cx-header">\n<h1>{e(h.notebook)}</h1>\n{banner}'
         f'<table class="cx-run">{body}</table>\n'
-        f'<h2 style="font-size:1em;margin:0.6em 0 0.2em 0">Parameters</h2>\n'
-        f'<table class="cx-parameters">{params or "<tr><td>none injected: notebook defaults</td></tr>"}</table>\n'
+        f"<h2>Parameters</h2>\n{_parameters_table(h)}\n"
+        f"<h2>Data</h2>\n{_inputs_table(h.inputs)}\n"
         "</header>\n"
     )
+
+
+def _parameters_table(h: PageHeader) -> str:
+    e = html.escape
+    declared = {str(d["name"]): d for d in h.declared}
+    names = list(declared) + [k for k in h.parameters if k not in declared]
+    if not names:
+        return '<table class="cx-parameters"><tr><td>this notebook declares none</td></tr></table>'
+    rows = ["<tr><th>name</th><th>value</th><th>from</th><th>type</th><th>default</th>"
+            "<th>meaning</th></tr>"]
+    for name in names:
+        d = declared.get(name, {})
+        injected = name in h.parameters
+        value = literal(h.parameters[name]) if injected else str(d.get("default", ""))
+        rows.append(
+            f"<tr><th>{e(name)}</th><td><code>{e(value)}</code></td>"
+            f"<td>{'given' if injected else 'default'}</td><td>{e(str(d.get('type', '')))}</td>"
+            f"<td><code>{e(str(d.get('default', '')))}</code></td>"
+            f"<td>{e(str(d.get('help', '')))}</td></tr>"
+        )
+    return f'<table class="cx-parameters">{"".join(rows)}</table>'
+
+
+def literal(value: Any) -> str:
+    """A value as the Python literal papermill injects, strings in double quotes."""
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(literal(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{literal(k)}: {literal(v)}" for k, v in value.items()) + "}"
+    return repr(value)
+
+
+def _inputs_table(inputs: Sequence[Mapping[str, Any]]) -> str:
+    e = html.escape
+    if not inputs:
+        return '<p class="cx-inputs">No parameter names an input file or folder.</p>'
+    rows = ["<tr><th>parameter</th><th>path</th><th>sha256</th><th>files (rows)</th></tr>"]
+    for item in inputs:
+        files = ", ".join(
+            e(str(f["name"])) + (f" ({int(f['rows']):,})" if f.get("rows") is not None else "")
+            for f in item.get("files", [])
+        ) or e(str(item.get("note", "")))
+        digest = item.get("sha256")
+        rows.append(
+            f"<tr><th>{e(str(item.get('parameter', '')))}</th>"
+            f"<td><code>{e(str(item.get('path', '')))}</code></td>"
+            f"<td><code>{e(str(digest)[:16]) if digest else 'n/a'}</code></td>"
+            f"<td>{files}</td></tr>"
+        )
+    return f'<table class="cx-inputs">{"".join(rows)}</table>'
+
+
+class _Headings(HTMLParser):
+    """Collects (level, id, text) of h1-h3 that carry nbconvert's anchor link (markdown cells)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.found: list[tuple[int, str, str]] = []
+        self._open: tuple[int, str] | None = None
+        self._text: list[str] = []
+        self._anchor = False
+        self._has_anchor = False
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag in {"h1", "h2", "h3"} and a.get("id") and self._open is None:
+            self._open, self._text, self._has_anchor = (int(tag[1]), str(a["id"])), [], False
+        elif tag == "a" and self._open and "anchor-link" in (a.get("class") or ""):
+            self._anchor = self._has_anchor = True
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "a" and self._anchor:
+            self._anchor = False
+        elif self._open and tag == f"h{self._open[0]}":
+            if self._has_anchor:
+                text = " ".join("".join(self._text).split())
+                self.found.append((self._open[0], self._open[1], text))
+            self._open = None
+
+    def handle_data(self, data: str) -> None:
+        if self._open and not self._anchor:
+            self._text.append(data)
+
+
+TOC_MARK = "<!-- cx-toc -->"
+
+
+def toc_html(page: str) -> str:
+    """A table of contents of the page's markdown headings (h1-h3), escaped; "" when none."""
+    parser = _Headings()
+    parser.feed(page)
+    if not parser.found:
+        return ""
+    top = min(level for level, _, _ in parser.found)
+    items = "".join(
+        f'<li class="cx-toc-{level - top}">'
+        f'<a href="#{html.escape(anchor)}">{html.escape(text)}</a></li>'
+        for level, anchor, text in parser.found
+    )
+    return f'<nav class="cx-toc" id="cx-toc"><h2>Contents</h2><ul>{items}</ul></nav>\n'
 
 
 def figure_html(fig: Mapping[str, Any], div_id: str) -> str:
@@ -132,7 +246,8 @@ def render_notebook(
         "cx": {"header_html": header_html(header), "plotlyjs": plotly_js(), "plotly_figures": 0},
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    return str(body)
+    page = str(body)
+    return page.replace(TOC_MARK, toc_html(page), 1)
 
 
 def index_html(runs: Sequence[Mapping[str, Any]], latest: str | None = None) -> str:
@@ -145,25 +260,43 @@ def index_html(runs: Sequence[Mapping[str, Any]], latest: str | None = None) -> 
         links = []
         for nb in run.get("notebooks", []):
             name = e(str(nb.get("name", "?")))
+            nb_status = str(nb.get("status", "?"))
+            why = f' title="{e(str(nb.get("error")))}"' if nb.get("error") else ""
+            mark = f'<span class="cx-status-{e(nb_status)}"{why}>{e(nb_status)}</span>'
             if nb.get("html"):
                 href = e(quote(f"{rid}/{nb['html']}"))
-                links.append(f'<a href="{href}">{name}</a> ({e(str(nb.get("status", "?")))})')
+                links.append(f'<a href="{href}">{name}</a> ({mark})')
             else:
-                links.append(f"{name} ({e(str(nb.get('status', '?')))})")
-        mark = " <em>(latest)</em>" if rid == latest else ""
+                links.append(f"{name} ({mark})")
+        flag = " <em>(latest)</em>" if rid == latest else ""
         rows.append(
-            f'<tr><td><a href="{e(quote(rid))}/manifest.json">{e(rid)}</a>{mark}</td>'
+            f'<tr><td><a href="{e(quote(rid))}/manifest.json">{e(rid)}</a>{flag}</td>'
             f'<td class="cx-status-{e(status)}">{e(status)}</td>'
-            f"<td>{e(str(run.get('started', '')))}</td><td>{'<br>'.join(links)}</td></tr>"
+            f"<td>{e(str(run.get('started', '')))}</td><td>{e(_duration(run))}</td>"
+            f"<td>{'<br>'.join(links)}</td></tr>"
         )
+    latest_link = (f'<p>Latest good run: <a href="latest/">{e(latest)}</a></p>\n'
+                   if latest else "<p>No run has succeeded yet.</p>\n")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         "<title>Reports</title>\n<style>"
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
         ".cx-status-failed{color:#b42318;font-weight:bold}.cx-status-ok{color:#1a7f37}"
-        "</style>\n</head>\n<body>\n<h1>Reports</h1>\n"
-        "<table>\n<tr><th>Run</th><th>Status</th><th>Started</th><th>Notebooks</th></tr>\n"
+        "</style>\n</head>\n<body>\n<h1>Reports</h1>\n" + latest_link
+        + "<table>\n<tr><th>Run</th><th>Status</th><th>Started</th><th>Duration</th>"
+        "<th>Notebooks</th></tr>\n"
         + "\n".join(rows)
         + "\n</table>\n</body>\n</html>\n"
     )
+
+
+def _duration(run: Mapping[str, Any]) -> str:
+    from datetime import datetime
+
+    try:
+        start = datetime.fromisoformat(str(run["started"]))
+        end = datetime.fromisoformat(str(run["finished"]))
+    except (KeyError, ValueError):
+        return ""
+    return f"{(end - start).total_seconds():.0f} s"

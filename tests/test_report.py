@@ -1,13 +1,20 @@
 """cxlib.report / cxlib.cli: run tiny notebooks with papermill, parse the HTML they become.
 
-Kernel starts cost ~1.5 s each, so the runs happen once per module (fixture `runs`)
-and the tests only look at what they produced.
+Kernel starts cost ~1.5 s each, so the runs happen once per module (fixtures `runs`,
+`faults`, `killed`) and the tests only look at what they produced. The browser checks
+of the same kind of pages are in tests/test_browser.py.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import math
 import os
+import signal
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +23,23 @@ import pytest
 from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+import cxlib.report as report_module
 from cxlib.cli import main, parse_value
 from cxlib.errors import ReportError
 from cxlib.report import RunResult, run_report
+from cxlib.report_params import (
+    CliText,
+    Parameter,
+    check_value,
+    load_run_file,
+    parse_parameters_cell,
+)
+from cxlib.report_store import LOCK_NAME, ReportLocked, RunLock
+
+ROOT = Path(__file__).resolve().parents[1]
+# Strings that would break out of a Python literal if parameters were pasted as code.
+NASTY = 'a"); import os; os._exit(3); ("\\ \' \n 対応 {n} $(id)'
+CSV_ROWS = 3
 
 PAYLOAD = "<script>alert(1)</script>"
 CODE_MARKER = "only_visible_with_show_code"
@@ -28,7 +49,7 @@ N_FIGURES = 2
 def write_notebook(path: Path, params: str | None, cells: list[str], markdown: str = "") -> Path:
     """A notebook whose first code cell (tagged `parameters` unless params is None) holds params."""
     nb = new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "Python 3"}
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "P3"}
     first = new_code_cell(params if params is not None else "x = 1")
     if params is not None:
         first.metadata["tags"] = ["parameters"]
@@ -53,9 +74,14 @@ class Notebooks:
 def notebooks(tmp_path_factory: pytest.TempPathFactory) -> Notebooks:
     folder = tmp_path_factory.mktemp("nbs")
     (folder / "neighbour.txt").write_text("NEIGHBOUR-FILE-READ", encoding="utf-8")
+    (folder / "data").mkdir()
+    csv_lines = ["id,score"] + [f"{i},{i * 2}" for i in range(CSV_ROWS)]
+    (folder / "data" / "answers.csv").write_text("\n".join(csv_lines) + "\n", encoding="utf-8")
+    (folder / "data" / ".hidden").write_text("not an input", encoding="utf-8")
     figs = write_notebook(
         folder / "01_figs.ipynb",
-        'n: int = 3  # points per figure\ntitle: str = "Default"  # figure title',
+        'n: int = 3  # points per figure\ntitle: str = "Default"  # figure title\n'
+        'data_dir: str = "data"  # input folder',
         [
             'print(open("neighbour.txt").read())  # relative to the notebook folder',
             f"{CODE_MARKER} = 1\n"
@@ -66,7 +92,11 @@ def notebooks(tmp_path_factory: pytest.TempPathFactory) -> Notebooks:
         ],
         markdown="## Figures\nTwo bar charts.",
     )
-    other = write_notebook(folder / "02_other.ipynb", "n: int = 1", ['print(f"other n={n}")'])
+    other = write_notebook(
+        folder / "02_other.ipynb",
+        'n: int = 1  # a number\nraw: str = ""  # text echoed back',
+        ['print(f"other n={n}")', "print(repr(raw))"],
+    )
     fails = write_notebook(
         folder / "03_fails.ipynb",
         "n: int = 1",
@@ -84,19 +114,18 @@ class Runs:
     out: Path
     good: RunResult
     shown: RunResult
-    bad: RunResult
     latest_after_good: str
 
 
 @pytest.fixture(scope="module")
 def runs(notebooks: Notebooks, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     out = tmp_path_factory.mktemp("out") / "reports"
-    params = {"n": 4, "title": PAYLOAD}
-    good = run_report([notebooks.figs, notebooks.other], out, run_id="r1-good", parameters=params)
-    shown = run_report([notebooks.figs], out, run_id="r2-shown", parameters=params, show_code=True)
-    latest = os.readlink(out / "latest")
-    bad = run_report([notebooks.fails], out, run_id="r3-bad")
-    return Runs(out, good, shown, bad, latest)
+    params = {"n": 4, "title": PAYLOAD, "raw": NASTY}
+    good = run_report([notebooks.figs, notebooks.other], out, run_id="r1-good", parameters=params,
+                      jobs=2)
+    shown = run_report([notebooks.figs], out, run_id="r2-shown",
+                       parameters={"n": 4, "title": PAYLOAD}, show_code=True)
+    return Runs(out, good, shown, os.readlink(out / "latest"))
 
 
 _soups: dict[Path, BeautifulSoup] = {}
@@ -126,8 +155,10 @@ def test_good_run_layout(runs: Runs) -> None:
     run_dir = runs.out / "r1-good"
     assert runs.good.run_dir == run_dir
     names = {p.name for p in run_dir.iterdir()}
-    expected = {"manifest.json", "01_figs.ipynb", "01_figs.html", "02_other.ipynb", "02_other.html"}
+    expected = {"manifest.json", "01_figs.ipynb", "01_figs.html", "02_other.ipynb", "02_other.html",
+                "logs"}
     assert names == expected
+    assert {p.name for p in (run_dir / "logs").iterdir()} == {"01_figs.log", "02_other.log"}
     assert not list(runs.out.glob(".*.partial"))
     assert "r1-good" in runs.good.summary() and "01_figs" in runs.good.summary()
 
@@ -142,7 +173,48 @@ def test_manifest_of_good_run(runs: Runs) -> None:
     assert figs["duration_s"] > 0
     assert figs["parameters"] == {"n": 4, "title": PAYLOAD}
     # a parameter only goes to the notebooks that declare it
-    assert other["parameters"] == {"n": 4}
+    assert other["parameters"] == {"n": 4, "raw": NASTY}
+    assert figs["attempts"] == 1 and figs["failure"] is None
+    assert figs["source_sha256"] == hashlib.sha256(Path(figs["source"]).read_bytes()).hexdigest()
+    assert m["environment"]["papermill"] and m["environment"]["python"]
+
+
+def test_parameters_are_passed_as_data(runs: Runs) -> None:
+    executed = nbformat.read(runs.out / "r1-good" / "02_other.ipynb", as_version=4)
+    printed = [o.get("text", "") for c in executed.cells for o in c.get("outputs", [])]
+    assert repr(NASTY) + "\n" in printed  # arrived verbatim: quotes, backslash, newline, braces
+    assert "other n=4" + "\n" in printed
+
+
+def test_header_fingerprints_the_inputs(runs: Runs, notebooks: Notebooks) -> None:
+    (figs,) = [nb for nb in manifest(runs.good)["notebooks"] if nb["name"] == "01_figs"]
+    (data,) = figs["inputs"]
+    csv = notebooks.figs.parent / "data" / "answers.csv"
+    file_hash = hashlib.sha256(csv.read_bytes()).hexdigest()
+    assert data["parameter"] == "data_dir" and Path(data["path"]) == csv.parent.resolve()
+    assert data["files"] == [{"name": "answers.csv", "sha256": file_hash,
+                              "bytes": csv.stat().st_size, "rows": CSV_ROWS}]  # .hidden skipped
+    assert data["sha256"] == hashlib.sha256(f"answers.csv\0{file_hash}\n".encode()).hexdigest()
+    header = soup(page(runs.good, "01_figs")).find(id="cx-header")
+    text = header.get_text(" ")
+    assert data["sha256"][:16] in text and f"answers.csv ({CSV_ROWS})" in text
+    assert "commit" in text and "notebook sha256" in text and figs["source_sha256"][:16] in text
+    # parameters: the given ones marked as such, the others with their defaults
+    rows = {r.th.get_text(): [td.get_text() for td in r.find_all("td")]
+            for r in header.select("table.cx-parameters tr") if r.th and r.find("td")}
+    assert rows["n"][:2] == ["4", "given"] and rows["n"][3] == "3"
+    assert rows["data_dir"][:2] == ['"data"', "default"] and rows["data_dir"][4] == "input folder"
+    assert rows["title"][0] == f'"{PAYLOAD}"'  # escaped: text in the page, not a tag
+
+
+def test_table_of_contents_links_to_the_headings(runs: Runs) -> None:
+    doc = soup(page(runs.good, "01_figs"))
+    toc = doc.find(id="cx-toc")
+    assert toc is not None and toc.find_parent("header") is None
+    links = [a["href"] for a in toc.find_all("a")]
+    assert links == ["#Figures"]
+    assert doc.find(id="Figures").name == "h2"
+    assert soup(page(runs.good, "02_other")).find(id="cx-toc") is None  # no headings, no toc
 
 
 def test_notebook_runs_in_its_own_folder(runs: Runs) -> None:
@@ -164,16 +236,15 @@ def test_plotly_js_inlined_once_and_every_figure_rendered(runs: Runs) -> None:
     assert "plotly.js v" not in other and "other n=4" in other
 
 
-@pytest.mark.parametrize("which", ["good", "shown", "bad"])
-def test_page_makes_no_network_request(runs: Runs, which: str) -> None:
-    result: RunResult = getattr(runs, which)
-    for nb in result.notebooks:
-        assert nb.html_path is not None
-        doc = soup(nb.html_path)
+def test_no_page_loads_anything_from_the_network(runs: Runs, faults: Faults) -> None:
+    pages = sorted(runs.out.glob("r*/*.html"))
+    assert len(pages) == 3 + len(faults.manifest["notebooks"])  # failed pages too
+    for path in pages:
+        doc = soup(path)
         assert [s["src"] for s in doc.find_all("script", src=True)] == []
         for link in doc.find_all("link", href=True):
             assert not link["href"].startswith(("http:", "https:", "//"))
-        text = nb.html_path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8")
         assert "cdnjs.cloudflare.com" not in text and "unpkg.com" not in text
 
 
@@ -202,55 +273,38 @@ def test_header_shows_run_and_escaped_parameters(runs: Runs) -> None:
         assert not [s for s in doc.find_all("script") if (s.string or "").strip() == "alert(1)"]
 
 
-def test_index_lists_runs_newest_first(runs: Runs) -> None:
-    doc = soup(runs.out / "index.html")
-    text = doc.get_text(" ")
-    order = [text.index(r) for r in ("r3-bad", "r2-shown", "r1-good")]
+def test_index_lists_runs_newest_first(runs: Runs, faults: Faults) -> None:
+    doc = BeautifulSoup((runs.out / "index.html").read_text(encoding="utf-8"), "html.parser")
+    text = doc.find("table").get_text(" ")
+    order = [text.index(r) for r in ("r4-faults", "r2-shown", "r1-good")]
     assert order == sorted(order)
     hrefs = {a["href"] for a in doc.find_all("a", href=True)}
-    assert {"r1-good/01_figs.html", "r3-bad/03_fails.html"} <= hrefs
+    assert {"r1-good/01_figs.html", "r4-faults/03_fails.html", "latest/"} <= hrefs
     assert "failed" in text
+    assert doc.find("a", href="latest/").get_text() == "r2-shown"
 
 
 # --- a failing run ---------------------------------------------------------------------
 
 
-def test_failed_run_keeps_partial_results(runs: Runs) -> None:
-    assert not runs.bad.ok and runs.bad.status == "failed"
-    (nb,) = runs.bad.notebooks
-    assert nb.status == "failed"
-    assert runs.bad.run_dir == runs.out / "r3-bad" and nb.notebook_path.is_file()
-    m = manifest(runs.bad)
-    assert m["status"] == "failed"
-    err = m["notebooks"][0]["error"]
-    assert "ValueError" in err and "boom-in-cell-3" in err
-    doc = soup(page(runs.bad, "03_fails"))
+def test_failed_notebook_keeps_partial_results(faults: Faults) -> None:
+    (nb,) = [nb for nb in faults.manifest["notebooks"] if nb["name"] == "03_fails"]
+    assert nb["status"] == "failed" and nb["failure"] == "error"
+    assert "ValueError" in nb["error"] and "boom-in-cell-3" in nb["error"]
+    doc = soup(faults.run_dir / nb["html"])
     tracebacks = doc.select('[data-mime-type="application/vnd.jupyter.stderr"]')
     assert any("boom-in-cell-3" in t.get_text() for t in tracebacks)  # the cell's own error
     assert "boom-in-cell-3" in doc.find(id="cx-header").get_text()  # and the header says so
-    page_text = doc.get_text()
-    assert "AFTER-FAILURE" not in page_text
-    executed = nbformat.read(nb.notebook_path, as_version=4)
+    assert "AFTER-FAILURE" not in doc.get_text()
+    executed = nbformat.read(faults.run_dir / nb["notebook"], as_version=4)
     last = [c for c in executed.cells if "AFTER-FAILURE" in c.source][0]
     assert last.execution_count is None and last.outputs == []
 
 
-def test_failed_run_leaves_latest_alone(runs: Runs) -> None:
+def test_failed_run_leaves_latest_alone(runs: Runs, faults: Faults) -> None:
     assert runs.latest_after_good == "r2-shown"  # relative link to the last good run
     assert os.readlink(runs.out / "latest") == "r2-shown"
     assert (runs.out / "latest" / "01_figs.html").is_file()
-
-
-def test_cell_timeout_is_a_failure_and_later_cells_did_not_run(
-    notebooks: Notebooks, tmp_path: Path
-) -> None:
-    result = run_report([notebooks.slow], tmp_path / "reports", run_id="slow", timeout=1)
-    assert result.status == "failed"
-    (nb,) = result.notebooks
-    assert nb.error and "timed out" in nb.error
-    executed = nbformat.read(nb.notebook_path, as_version=4)
-    assert [c.execution_count for c in executed.cells if "NEVER" in c.source] == [None]
-    assert not (tmp_path / "reports" / "latest").exists()
 
 
 # --- pre-flight --------------------------------------------------------------------------
@@ -282,14 +336,20 @@ def test_cli_report_exit_codes(
     notebooks: Notebooks, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     out = str(tmp_path / "reports")
-    ok = main(["report", str(notebooks.other), "--out", out, "--run-id", "c1", "-p", "n", "30"])
-    captured = capsys.readouterr().out
-    assert ok == 0 and "02_other" in captured and "ok" in captured and "c1" in captured
+    ok = main(["report", str(notebooks.other), "--out", out, "--run-id", "c1", "-p", "n", "30",
+               "-p", "raw", "007"])
+    captured = capsys.readouterr()
+    assert ok == 0 and "02_other" in captured.out and "ok" in captured.out and "c1" in captured.out
     params = json.loads((tmp_path / "reports" / "c1" / "manifest.json").read_text())
-    assert params["notebooks"][0]["parameters"] == {"n": 30}  # an int, not "30"
+    # converted by the declared types: n: int -> 30, raw: str -> "007" (not 7)
+    assert params["notebooks"][0]["parameters"] == {"n": 30, "raw": "007"}
+    progress = captured.err.splitlines()  # the progress display
+    assert any("start  02_other" in line for line in progress)
+    assert any("ok     02_other" in line and "[1/1 done]" in line for line in progress)
 
-    assert main(["report", str(notebooks.fails), "--out", out, "--run-id", "c2"]) == 1
-    assert "failed" in capsys.readouterr().out
+    code = main(["report", str(notebooks.other), "--out", out, "-p", "n", "thirty"])
+    err = capsys.readouterr().err
+    assert code == 2 and "02_other: parameter 'n' expects int, got 'thirty'" in err
 
     code = main(["report", str(notebooks.other), "--out", out, "-p", "nope", "1"])
     err = capsys.readouterr().err
@@ -321,3 +381,480 @@ def test_cli_data_keeps_existing_sample(
 )  # fmt: skip
 def test_parameter_values_are_yaml_scalars(text: str, value: object) -> None:
     assert parse_value(text) == value
+
+
+# --- parameters: parsing, types, run files -------------------------------------------------
+
+
+def test_parameters_cell_is_parsed_with_types_defaults_and_help() -> None:
+    cell = (
+        "# a comment line\n"
+        'data_dir: str = "../data/sample"  # folder with the tables\n'
+        "label: str | None = None  # optional label\n"
+        's: str = "a # b"  # a hash inside the string\n'
+        "%matplotlib inline\n"
+        "ratio = 0.5  # untyped\n"
+        "ids: list[int] = [1, 2]\n"
+    )
+    params = parse_parameters_cell(cell)
+    assert list(params) == ["data_dir", "label", "s", "ratio", "ids"]
+    expected = Parameter("data_dir", "str", '"../data/sample"', "folder with the tables")
+    assert params["data_dir"] == expected
+    assert params["label"].annotation == "str | None" and params["label"].default == "None"
+    assert params["s"].default == '"a # b"' and params["s"].help == "a hash inside the string"
+    assert params["ratio"].type_name == "float" and params["ratio"].default_value() == 0.5
+    assert params["ids"].type_name == "list[int]"
+
+
+def _p(annotation: str, default: str = "None") -> Parameter:
+    return Parameter("x", annotation, default)
+
+
+@pytest.mark.parametrize(
+    ("annotation", "given", "expected"),
+    [
+        ("int", 3, 3), ("int", CliText("007"), 7), ("float", 2, 2.0),
+        ("float", CliText("0.9"), 0.9),
+        ("str", CliText("007"), "007"), ("str", "ok", "ok"), ("bool", CliText("false"), False),
+        ("str | None", None, None), ("str | None", CliText("null"), None),
+        ("Optional[int]", CliText("5"), 5), ("list[int]", [1, 2], [1, 2]),
+        ("list[str]", CliText("[a, b]"), ["a", "b"]), ("dict", {"a": 1}, {"a": 1}),
+        ("Literal['nps', 'csat']", CliText("csat"), "csat"), ("", CliText("30"), 30),
+    ],
+)  # fmt: skip
+def test_values_are_converted_to_the_declared_type(
+    annotation: str, given: object, expected: object
+) -> None:
+    value = check_value("nb", _p(annotation), given)
+    assert value == expected and type(value) is type(expected)
+
+
+@pytest.mark.parametrize(
+    ("annotation", "given"),
+    [("int", "3"), ("int", True), ("int", 2.5), ("int", CliText("abc")), ("float", "x"),
+     ("float", math.nan), ("float", CliText("inf")), ("str", 3), ("bool", 1),
+     ("list[int]", [1, "2"]), ("Literal['nps', 'csat']", CliText("ces")), ("str | None", 4)],
+)  # fmt: skip
+def test_mistyped_values_are_errors_naming_notebook_and_parameter(
+    annotation: str, given: object
+) -> None:
+    with pytest.raises(ReportError, match=r"nb: parameter 'x' expects"):
+        check_value("nb", _p(annotation), given)
+
+
+def test_unknown_parameter_gets_a_hint(notebooks: Notebooks) -> None:
+    with pytest.raises(ReportError, match=r"titel \(did you mean title\?\)"):
+        report_module.preflight([notebooks.figs, notebooks.other], {"titel": "x"})
+    with pytest.raises(ReportError, match="not declared by notebook 02_other"):
+        report_module.preflight([notebooks.figs, notebooks.other], {}, {"02_other": {"title": "x"}})
+    with pytest.raises(ReportError, match="did you mean 02_other"):
+        report_module.preflight([notebooks.other], {}, {"02_othr": {"n": 1}})
+    plans = report_module.preflight(
+        [notebooks.figs, notebooks.other], {"n": 2}, {"02_other": {"n": 5}}
+    )
+    assert plans == [{"n": 2}, {"n": 5}]  # per-notebook values win over common ones
+
+
+def test_run_file_keys_are_checked(tmp_path: Path) -> None:
+    path = tmp_path / "run.yml"
+    path.write_text("parameters: {min_n: 30}\njobz: 2\n", encoding="utf-8")
+    with pytest.raises(ReportError, match="unknown key 'jobz'; did you mean jobs"):
+        load_run_file(path)
+    path.write_text("keep: -1\n", encoding="utf-8")
+    with pytest.raises(ReportError, match="keep"):
+        load_run_file(path)
+    path.write_text("show_code: 1\n", encoding="utf-8")
+    with pytest.raises(ReportError, match="show_code"):
+        load_run_file(path)
+
+
+def test_sample_run_file_fits_the_notebooks() -> None:
+    run = load_run_file(ROOT / "config" / "runs" / "daily.yml")
+    available = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+    if not available:
+        pytest.skip("no notebooks yet")
+    wanted = run.get("notebooks")
+    chosen = [p for p in available if not wanted or p.stem in wanted]
+    plans = report_module.preflight(chosen, run.get("parameters", {}), run.get("per_notebook"))
+    assert len(plans) == len(chosen)
+
+
+def test_notebook_names_resolve_in_the_notebooks_folder(notebooks: Notebooks) -> None:
+    from cxlib.cli import UsageError, find_notebooks
+
+    folder = notebooks.figs.parent
+    assert find_notebooks(["02", "01_figs", str(notebooks.fails)], folder) == [
+        notebooks.other, notebooks.figs, notebooks.fails]
+    with pytest.raises(UsageError, match="no notebook"):
+        find_notebooks(["99"], folder)
+
+
+# --- parallel runs ---------------------------------------------------------------------------
+
+
+BARRIER = (
+    "import pathlib, time\n"
+    'print(open("neighbour.txt").read())\n'
+    "b = pathlib.Path(barrier)\n"
+    '(b / me).write_text("here")\n'
+    "t0 = time.monotonic()\n"
+    "while not (b / other).exists():\n"
+    '    assert time.monotonic() - t0 < 30, "the other notebook is not running at the same time"\n'
+    "    time.sleep(0.05)\n"
+    'print("met", other)'
+)
+
+
+def barrier_notebooks(base: Path) -> list[Path]:
+    """Two notebooks in two folders that each wait for the other: they pass only in parallel."""
+    paths = []
+    for name, me, other in (("01_left", "left", "right"), ("02_right", "right", "left")):
+        folder = base / me
+        folder.mkdir()
+        (folder / "neighbour.txt").write_text(f"{me.upper()}-FOLDER", encoding="utf-8")
+        params = (f'me: str = "{me}"  # this side\nother: str = "{other}"  # the other side\n'
+                  'barrier: str = ""  # meeting folder')
+        paths.append(write_notebook(folder / f"{name}.ipynb", params, [BARRIER]))
+    return paths
+
+
+def test_notebooks_run_in_parallel_each_in_its_own_folder(faults: Faults) -> None:
+    for name, me, other in (("01_left", "left", "right"), ("02_right", "right", "left")):
+        (nb,) = [nb for nb in faults.manifest["notebooks"] if nb["name"] == name]
+        assert nb["status"] == "ok", nb["error"]
+        text = soup(faults.run_dir / nb["html"]).get_text()
+        assert f"{me.upper()}-FOLDER" in text  # papermill's cwd, per worker process
+        assert f"met {other}" in text
+    assert faults.manifest["jobs"] == 3
+
+
+# --- faults: cell timeout, dead kernel, sys.exit, notebook time limit --------------------------
+
+FAULTS = {
+    "11_cell_timeout": ['print("before-sleep")', "import time\ntime.sleep(60)", 'print("NEVER")'],
+    "12_dead_kernel": ['print("before-death")', "import os\nos._exit(1)", 'print("NEVER")'],
+    "13_sys_exit": ['print("before-exit")', "import sys\nsys.exit(0)", 'print("NEVER")'],
+    "14_notebook_time": ['print("before-steps")']
+    + ["import time\ntime.sleep(1)"] * 40 + ['print("NEVER")'],
+    "15_fine": ['print("fine-output")'],
+}
+NOTEBOOK_LIMIT = 8  # seconds; 14_notebook_time would need 40
+EXPECTED_FAILURE = {
+    "11_cell_timeout": "timeout", "12_dead_kernel": "dead_kernel", "13_sys_exit": "incomplete",
+    "14_notebook_time": "notebook_timeout", "15_fine": None,
+}  # fmt: skip
+
+
+@dataclass
+class Faults:
+    code: int
+    manifest: dict
+    run_dir: Path
+    latest_before: dict[str, str]
+    seconds: float
+
+
+def tree_hashes(folder: Path) -> dict[str, str]:
+    return {
+        p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def faults(runs: Runs, notebooks: Notebooks, tmp_path_factory: pytest.TempPathFactory) -> Faults:
+    """One run of everything that fails, plus two notebooks that must run in parallel.
+
+    The notebook stopped at its time limit goes first, so the run takes about that long.
+    """
+    folder = tmp_path_factory.mktemp("faults")
+    paths = [write_notebook(folder / f"{name}.ipynb", "n: int = 1  # unused", cells)
+             for name, cells in FAULTS.items()]
+    barrier = folder / "barrier"
+    barrier.mkdir()
+    ordered = [paths[3], *barrier_notebooks(folder), notebooks.fails, *paths[:3], paths[4]]
+    before = tree_hashes(runs.out / "latest")
+    t0 = time.monotonic()
+    code = main(["report", *map(str, ordered), "--out", str(runs.out), "--run-id", "r4-faults",
+                 "--timeout", "2", "--notebook-timeout", str(NOTEBOOK_LIMIT), "-j", "3", "-q",
+                 "-p", "barrier", str(barrier)])
+    seconds = time.monotonic() - t0
+    run_dir = runs.out / "r4-faults"
+    m = json.loads((run_dir / "manifest.json").read_text())
+    return Faults(code, m, run_dir, before, seconds)
+
+
+def test_faults_fail_the_run_and_leave_latest_alone(faults: Faults, runs: Runs) -> None:
+    assert faults.code == 1 and faults.manifest["status"] == "failed"
+    assert os.readlink(runs.out / "latest") == "r2-shown"
+    assert tree_hashes(runs.out / "latest") == faults.latest_before  # not a byte changed
+    index = (runs.out / "index.html").read_text(encoding="utf-8")
+    assert '<a href="r4-faults/11_cell_timeout.html">' in index
+
+
+@pytest.mark.parametrize("name", list(FAULTS))
+def test_each_fault_is_recorded_with_its_partial_output(faults: Faults, name: str) -> None:
+    (nb,) = [nb for nb in faults.manifest["notebooks"] if nb["name"] == name]
+    assert nb["failure"] == EXPECTED_FAILURE[name], nb["error"]
+    assert nb["status"] == ("ok" if EXPECTED_FAILURE[name] is None else "failed")
+    executed = nbformat.read(faults.run_dir / nb["notebook"], as_version=4)
+    outputs = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
+    assert outputs.startswith(("before-", "fine-output"))  # the cells before the fault ran
+    assert "NEVER" not in outputs
+    never = [c for c in executed.cells if c.source == 'print("NEVER")']
+    assert all(c.execution_count is None for c in never)
+    doc = soup(faults.run_dir / nb["html"])
+    header = doc.find(id="cx-header").get_text(" ")
+    if nb["status"] == "failed":
+        assert nb["error"] and nb["error"] in header and "did not complete" in header
+    else:
+        assert "fine-output" in doc.get_text() and "did not complete" not in header
+    assert (faults.run_dir / nb["log"]).is_file()
+
+
+def test_dead_kernel_is_retried_once(faults: Faults) -> None:
+    (nb,) = [nb for nb in faults.manifest["notebooks"] if nb["name"] == "12_dead_kernel"]
+    assert nb["attempts"] == 2 and len(nb["previous_errors"]) == 1
+    assert "DeadKernelError" in nb["previous_errors"][0] and "DeadKernelError" in nb["error"]
+    log = (faults.run_dir / nb["log"]).read_text()
+    assert log.count("--- attempt") == 2
+
+
+def test_notebook_time_limit_stops_the_notebook(faults: Faults) -> None:
+    (nb,) = [nb for nb in faults.manifest["notebooks"] if nb["name"] == "14_notebook_time"]
+    assert NOTEBOOK_LIMIT <= nb["duration_s"] < NOTEBOOK_LIMIT + 15  # not after 40 s of cells
+    executed = nbformat.read(faults.run_dir / nb["notebook"], as_version=4)
+    ran = [c for c in executed.cells if c.cell_type == "code" and c.execution_count is not None]
+    assert 2 <= len(ran) < 40
+
+
+# --- the lock, a killed runner, crashes while publishing ---------------------------------------
+
+
+def test_overlapping_run_is_refused(
+    notebooks: Notebooks, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "reports"
+    holder = RunLock(out / LOCK_NAME).acquire(run_id="the-other-run")
+    try:
+        with pytest.raises(ReportLocked, match=rf"pid {os.getpid()}.*the-other-run"):
+            run_report([notebooks.other], out)
+        assert main(["report", str(notebooks.other), "--out", str(out)]) == 3
+        err = capsys.readouterr().err
+        assert "another report run is in progress" in err and len(err.strip().splitlines()) == 1
+    finally:
+        holder.release()
+    assert [p.name for p in out.iterdir()] == [LOCK_NAME]  # nothing was started
+
+
+def test_stale_lock_of_a_dead_process_is_taken_over(tmp_path: Path) -> None:
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True)
+    pid = int(dead.stdout)
+    (tmp_path / LOCK_NAME).write_text(json.dumps({"pid": pid, "run_id": "old"}))
+    lock = RunLock(tmp_path / LOCK_NAME).acquire()
+    try:
+        assert lock.stale == {"pid": pid, "run_id": "old"}
+        assert json.loads((tmp_path / LOCK_NAME).read_text())["pid"] == os.getpid()
+    finally:
+        lock.release()
+
+
+@dataclass
+class Killed:
+    out: Path
+    before: dict[str, str]
+    after_kill: dict[str, str]
+    index_before: bytes
+    index_after_kill: bytes
+    runner_pid: int
+    leftovers: list[int]
+    partial_existed: bool
+    next_run: RunResult
+    stopped_code: int
+    left_after_term: list[int]
+
+
+def _processes_mentioning(text: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit():
+            continue
+        try:
+            cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            cwd = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if text in cmdline or cwd == text:
+            found.append(int(proc.name))
+    return found
+
+
+@pytest.fixture(scope="module")
+def killed(notebooks: Notebooks, tmp_path_factory: pytest.TempPathFactory) -> Killed:
+    base = tmp_path_factory.mktemp("kill")
+    out = base / "reports"
+    slow_folder = base / "slow"
+    slow_folder.mkdir()
+    slow = write_notebook(slow_folder / "06_slow.ipynb", "n: int = 1  # unused",
+                          ['print("working")', "import time\ntime.sleep(60)"])
+    with pytest.MonkeyPatch.context() as mp:  # the good run needs no real kernel
+        mp.setattr(report_module, "_execute_all", _fake_execute)
+        assert run_report([notebooks.other], out, run_id="k1-good").ok
+    before, index_before = tree_hashes(out / "latest"), (out / "index.html").read_bytes()
+
+    def start_runner(run_id: str) -> subprocess.Popen[bytes]:
+        runner = subprocess.Popen(
+            [sys.executable, "-m", "cxlib.cli", "report", str(slow), "--out", str(out),
+             "--run-id", run_id, "-q"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        )
+        work = out / f".{run_id}.partial" / ".work" / "06_slow.ipynb"
+        deadline = time.monotonic() + 60
+        while not work.exists() and time.monotonic() < deadline:  # papermill is running it
+            time.sleep(0.1)
+        time.sleep(1.0)
+        return runner
+
+    def leftovers() -> list[int]:
+        deadline = time.monotonic() + 20
+        while (left := _processes_mentioning(str(slow_folder))) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        return left
+
+    stopped = start_runner("k2-stopped")  # systemd stop: SIGTERM
+    stopped.send_signal(signal.SIGTERM)
+    stopped_code = stopped.wait(30)
+    left_after_term = leftovers()
+    runner = start_runner("k2-killed")  # kill -9: no chance to clean up
+    os.kill(runner.pid, signal.SIGKILL)
+    runner.wait(10)
+    partial_existed = (out / ".k2-killed.partial").is_dir()
+    after_kill, index_after = tree_hashes(out / "latest"), (out / "index.html").read_bytes()
+    left = leftovers()  # the worker gets SIGTERM from Linux and stops its kernel
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(report_module, "_execute_all", _fake_execute)
+        nxt = run_report([notebooks.other], out, run_id="k3-next", keep=1)
+    return Killed(out, before, after_kill, index_before, index_after, runner.pid, left,
+                  partial_existed, nxt, stopped_code, left_after_term)
+
+
+def test_killed_runner_leaves_latest_and_its_files_intact(killed: Killed) -> None:
+    assert killed.partial_existed  # it was killed mid-run ...
+    assert killed.after_kill == killed.before  # ... and the good run is byte for byte the same
+    assert killed.index_after_kill == killed.index_before
+    assert not (killed.out / "k2-killed").exists()
+    assert killed.leftovers == []  # no worker or kernel outlived the runner
+
+
+def test_sigterm_stops_the_run_cleanly(killed: Killed) -> None:
+    assert killed.stopped_code == 143
+    assert killed.left_after_term == []
+    assert not (killed.out / "k2-stopped").exists()  # never published
+    assert killed.after_kill == killed.before
+
+
+def test_next_run_takes_over_the_stale_lock_and_prunes(killed: Killed) -> None:
+    nxt = killed.next_run
+    assert nxt.ok and nxt.stale_lock is not None and nxt.stale_lock["pid"] == killed.runner_pid
+    assert os.readlink(killed.out / "latest") == "k3-next"
+    assert nxt.pruned == ["k1-good"]  # --keep 1
+    visible = sorted(p.name for p in killed.out.iterdir())
+    assert visible == [LOCK_NAME, "index.html", "k3-next", "latest"]  # the .partial is gone too
+    index = soup(killed.out / "index.html").get_text(" ")
+    assert "k3-next" in index and "k1-good" not in index
+    assert json.loads((killed.out / "k3-next" / "manifest.json").read_text())["stale_lock"]["pid"] \
+        == killed.runner_pid
+
+
+def _fake_execute(
+    specs: list, workers: int, notebook_timeout: object, retries: int, say: object
+) -> dict:
+    """Stands in for the workers: writes what a good notebook leaves, instantly."""
+    outcomes = {}
+    for spec in specs:
+        nbformat.write(new_notebook(), spec["executed"])
+        Path(spec["html"]).write_text("<html>fake page</html>", encoding="utf-8")
+        outcomes[spec["name"]] = {
+            "status": "ok", "failure": None, "error": None, "started": "s", "finished": "f",
+            "duration_s": 0.1, "notebook": Path(spec["executed"]).name,
+            "html": Path(spec["html"]).name, "attempts": 1, "previous_errors": [],
+        }
+    return outcomes
+
+
+def consistent(out: Path) -> str:
+    """What `latest` points at, after checking that it is a complete good run."""
+    target = os.readlink(out / "latest")
+    m = json.loads((out / target / "manifest.json").read_text())
+    assert m["status"] == "ok"
+    for nb in m["notebooks"]:
+        assert (out / target / nb["html"]).is_file() and (out / target / nb["notebook"]).is_file()
+    assert (out / "index.html").read_text().rstrip().endswith("</html>")
+    return target
+
+
+class Crash(BaseException):
+    """A kill at a chosen point (BaseException, like the runner's KeyboardInterrupt)."""
+
+
+@pytest.mark.parametrize("point", ["rename", "point_latest", "write_index", "prune_runs"])
+def test_crash_at_each_publish_step_keeps_a_complete_latest(
+    point: str, notebooks: Notebooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_module, "_execute_all", _fake_execute)
+    out = tmp_path / "reports"
+    run_report([notebooks.other], out, run_id="p1")
+    before = tree_hashes(out / "p1")
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise Crash(point)
+
+    if point == "rename":
+        monkeypatch.setattr(report_module.os, "rename", crash)
+    else:
+        monkeypatch.setattr(report_module, point, crash)
+    with pytest.raises(Crash):
+        run_report([notebooks.other], out, run_id="p2", keep=1)
+    monkeypatch.undo()
+    target = consistent(out)
+    assert target == ("p1" if point in {"rename", "point_latest"} else "p2")
+    if point == "write_index":
+        assert not (out / "p1").exists()  # pruned (keep=1) before the crash: gone whole
+    else:
+        assert tree_hashes(out / "p1") == before  # the older run is untouched
+    RunLock(out / LOCK_NAME).acquire().release()  # the crashed run released its lock
+
+
+# --- nbval sanitizers ----------------------------------------------------------------------------
+
+
+def test_nbval_sanitizers_mask_run_specific_text_only() -> None:
+    import re
+
+    from nbval.plugin import get_sanitize_patterns
+
+    patterns = get_sanitize_patterns((ROOT / "tests" / "nbval_sanitize.cfg").read_text())
+    assert len(patterns) == 6
+
+    def clean(text: str) -> str:
+        for regex, replace in patterns:
+            text = re.sub(regex, replace, text)
+        return text
+
+    varying = ("run 20261122T233148Z started 2026-11-22T23:31:48.827+00:00, read "
+               "/work/main/data/sample/responses.parquet in 3.2 seconds; <obj at 0x7f3a2b1c9d00>")
+    expected = "run RUN-ID started TIMESTAMP, read PATH in ELAPSED; <obj at 0xADDRESS>"
+    assert clean(varying) == expected
+    stable = ("NPS +12.3 points (95% CI +10.1 to +14.5), n = 26,710 answers; 1/2 of phases; "
+              "responses.parquet (26,710); data/sample; 2026-11")
+    assert clean(stable) == stable
+
+
+@pytest.mark.parametrize("value", ['a"b\\c\nd', 3, 0.5, True, None, ["x", 1], {"k": "v"}, NASTY])
+def test_header_shows_values_as_python_literals(value: object) -> None:
+    import ast
+
+    from cxlib.render import literal
+
+    assert ast.literal_eval(literal(value)) == value

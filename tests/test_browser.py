@@ -1,0 +1,306 @@
+"""Report pages in a real browser: Debian's headless Chromium, driven by Playwright.
+
+Two report runs are opened page by page:
+
+* fixture notebooks that plant ``<script>`` and ``<img onerror>`` payloads in a
+  DataFrame, a plotly title and hover text, a parameter and an exception message,
+  plus a *canary* page that deliberately renders raw HTML, to prove that this
+  harness does see a payload that runs;
+* a run over whatever ``notebooks/NN_*.ipynb`` exist, on the sample data whose
+  planted verbatims are listed in ``data/sample/truth.json`` (``planted_text``).
+
+Every page: no console error, no network request (all are blocked and recorded),
+every plotly figure rendered (its ``svg.main-svg`` exists), no planted script ran
+(``alert`` is replaced by a recorder before any page script, and dialogs are
+recorded too), and every table-of-contents link lands on a heading.
+
+Chromium comes from the system (``make test`` installs Debian's ``chromium`` when
+missing; no browser is downloaded at run time). Without it, or without the
+``playwright`` package, these tests skip locally and fail under CI (``CI`` set).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
+
+from cxlib.report import RunResult, available_cores, run_report
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+LAUNCH_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+SCRIPT = "<script>alert('cx')</script> 対応が遅すぎます"
+ONERROR = '<img src=x onerror="alert(1)"> 返金してください'
+PLOTLY_MIME = "application/vnd.plotly.v1+json"
+
+# Runs before any script of the page: a planted alert() is recorded instead of shown.
+RECORD_ALERTS = """
+window.__cx_alerts = [];
+for (const name of ["alert", "confirm", "prompt"]) {
+  window[name] = (message) => { window.__cx_alerts.push(name + ":" + String(message)); };
+}
+"""
+INSPECT = """
+() => {
+  const figures = Array.from(document.querySelectorAll("div.plotly-graph-div"));
+  const scripts = Array.from(document.scripts).map(s => s.textContent.trim());
+  const withHandlers = Array.from(document.querySelectorAll("*")).filter(
+    el => Array.from(el.attributes).some(a => a.name.startsWith("on") && /alert/.test(a.value)));
+  const toc = Array.from(document.querySelectorAll("#cx-toc a")).map(a => a.getAttribute("href"));
+  return {
+    figures: figures.length,
+    rendered: figures.filter(f => f.querySelector("svg.main-svg")).length,
+    plantedScripts: scripts.filter(t => /^alert\\(/.test(t)).length,
+    plantedHandlers: withHandlers.length,
+    alerts: window.__cx_alerts || ["recorder missing"],
+    text: document.body ? document.body.innerText : "",
+    tocMissing: toc.filter(h => {
+      const id = h.slice(1);
+      let decoded = id;
+      try { decoded = decodeURIComponent(id); } catch (e) {}
+      return !(document.getElementById(id) || document.getElementById(decoded));
+    }),
+    tocCount: toc.length,
+  };
+}
+"""
+
+
+def write_notebook(path: Path, params: str, cells: list[str], markdown: str = "") -> Path:
+    """A notebook: a `parameters` cell, an optional markdown cell, then ``cells``."""
+    nb = new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "P3"}
+    first = new_code_cell(params)
+    first.metadata["tags"] = ["parameters"]
+    nb.cells = [first] + ([new_markdown_cell(markdown)] if markdown else [])
+    nb.cells += [new_code_cell(src) for src in cells]
+    nbformat.write(nb, path)
+    return path
+
+
+def _unavailable(reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"browser test cannot run under CI: {reason} (make test installs it)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Any:
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _unavailable("the playwright package is not installed")
+    executable = (os.environ.get("CX_CHROMIUM") or shutil.which("chromium")
+                  or shutil.which("chromium-browser"))
+    if not executable:
+        _unavailable("no chromium on PATH (apt-get install chromium)")
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=executable, headless=True, args=LAUNCH_ARGS)
+        yield browser
+        browser.close()
+
+
+@dataclass
+class PageCheck:
+    url: str
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list)
+    dialogs: list[str] = field(default_factory=list)
+    found: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def alerts(self) -> list[str]:
+        return list(self.found.get("alerts", [])) + self.dialogs
+
+
+def open_page(browser: Any, path: Path, hover: bool = False) -> PageCheck:
+    """Load ``path`` in a fresh context with every request but the page itself blocked."""
+    url = path.resolve().as_uri()
+    check = PageCheck(url)
+    context = browser.new_context(service_workers="block")
+    context.add_init_script(RECORD_ALERTS)
+
+    def route(r: Any) -> None:
+        if r.request.url == url:
+            r.continue_()
+        else:
+            check.requests.append(r.request.url)
+            r.abort()
+
+    context.route("**/*", route)
+    page = context.new_page()
+    page.on("console", lambda m: check.console_errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: check.page_errors.append(str(e)))
+
+    def on_dialog(d: Any) -> None:
+        check.dialogs.append(f"dialog:{d.message}")
+        d.dismiss()
+
+    page.on("dialog", on_dialog)
+    page.on("websocket", lambda ws: check.requests.append(ws.url))
+    page.goto(url, wait_until="load", timeout=60_000)
+    try:  # plotly draws asynchronously after load
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('div.plotly-graph-div'))"
+            ".every(d => d.querySelector('svg.main-svg'))", timeout=20_000)
+    except Exception:  # counted below; the assertion says what is missing
+        pass
+    hovered: list[str] = []
+    if hover:
+        for point in page.query_selector_all("div.plotly-graph-div g.point path"):
+            point.scroll_into_view_if_needed()
+            box = point.bounding_box()  # plotly's drag layer takes the pointer, so move the mouse
+            if box:
+                page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+                page.wait_for_timeout(200)  # plotly draws the hover label with the planted text
+                hovered += page.evaluate("() => Array.from(document.querySelectorAll("
+                                         "'g.hovertext')).map(g => g.textContent)")
+    page.wait_for_timeout(200)  # let an onerror of a broken <img> fire, if one exists
+    check.found.update(page.evaluate(INSPECT))
+    check.found["hover"] = hovered
+    context.close()
+    return check
+
+
+def expected_figures(notebook: Path) -> int:
+    nb = nbformat.read(notebook, as_version=4)
+    return sum(PLOTLY_MIME in (o.get("data") or {}) for c in nb.cells for o in c.get("outputs", []))
+
+
+def assert_clean(check: PageCheck, figures: int | None = None) -> None:
+    assert check.console_errors == [], check.console_errors
+    assert check.page_errors == [], check.page_errors
+    assert check.requests == [], f"network requests: {check.requests}"
+    assert check.alerts == [], f"a planted script ran: {check.alerts}"
+    assert check.found["plantedScripts"] == 0 and check.found["plantedHandlers"] == 0
+    assert check.found["rendered"] == check.found["figures"], "a plotly figure did not render"
+    if figures is not None:
+        assert check.found["figures"] == figures
+    assert check.found["tocMissing"] == []
+
+
+# --- fixture notebooks with planted payloads ---------------------------------------------------
+
+PLANTED_CELLS = [
+    "import pandas as pd\nimport plotly.graph_objects as go\n"
+    f"planted = [{SCRIPT!r}, {ONERROR!r}]",
+    'pd.DataFrame({"comment": planted, "score": [0, 10]})',
+    'fig = go.Figure(go.Bar(x=["a", "b"], y=[1, 2], hovertext=planted, hoverinfo="text"))\n'
+    "fig.update_layout(title_text=title, xaxis_title=planted[1])\nfig.show()",
+    "print(planted)",
+]
+CANARY_CELLS = [
+    "from IPython.display import HTML, display\n"
+    "display(HTML('<img src=x onerror=\"alert(' + repr('canary') + ')\">'))"
+]
+FAILING_CELLS = [f"raise ValueError({ONERROR!r})"]
+
+
+@pytest.fixture(scope="module")
+def planted_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    folder = tmp_path_factory.mktemp("planted")
+    params = 'title: str = "t"  # figure title'
+    paths = [
+        write_notebook(folder / "01_planted.ipynb", params, PLANTED_CELLS,
+                       markdown="## What customers wrote\nPlanted payloads."),
+        write_notebook(folder / "02_canary.ipynb", params, CANARY_CELLS),
+        write_notebook(folder / "03_fails.ipynb", params, FAILING_CELLS),
+    ]
+    return run_report(paths, folder / "reports", run_id="planted", parameters={"title": SCRIPT},
+                      jobs=2)
+
+
+def _page(run: RunResult, name: str) -> Path:
+    (nb,) = [nb for nb in run.notebooks if nb.name == name]
+    assert nb.html_path is not None
+    return nb.html_path
+
+
+def test_planted_payloads_are_shown_as_text_and_never_run(
+    browser: Any, planted_run: RunResult
+) -> None:
+    check = open_page(browser, _page(planted_run, "01_planted"), hover=True)
+    assert_clean(check, figures=1)
+    text = check.found["text"]
+    assert SCRIPT in text and ONERROR in text  # visible, as text (DataFrame, print, header)
+    assert check.found["hover"] == [SCRIPT, ONERROR]  # hover labels drawn, as text
+    assert check.found["tocCount"] == 1
+
+
+def test_error_message_with_payload_is_escaped(browser: Any, planted_run: RunResult) -> None:
+    assert not planted_run.ok
+    check = open_page(browser, _page(planted_run, "03_fails"))
+    assert_clean(check)
+    assert ONERROR in check.found["text"]
+
+
+def test_canary_proves_the_browser_sees_a_payload_that_runs(
+    browser: Any, planted_run: RunResult
+) -> None:
+    # raw HTML built from data (what notebooks must never do) does run: the harness catches it
+    check = open_page(browser, _page(planted_run, "02_canary"))
+    assert check.alerts == ["alert:canary"]
+    assert check.found["plantedHandlers"] == 1
+    assert [u.rsplit("/", 1)[-1] for u in check.requests] == ["x"]  # and the blocked request
+
+
+def test_index_page_is_clean(browser: Any, planted_run: RunResult) -> None:
+    check = open_page(browser, planted_run.run_dir.parent / "index.html")
+    assert_clean(check)
+    assert "planted" in check.found["text"]
+
+
+# --- the notebooks of the project, on the sample data ---------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sample_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    if not SAMPLE_NOTEBOOKS:
+        pytest.skip("no notebooks/NN_*.ipynb yet")
+    present = [p for p in SAMPLE_NOTEBOOKS if p.exists()]
+    out = tmp_path_factory.mktemp("sample") / "reports"
+    return run_report(present, out, run_id="sample", jobs=available_cores())
+
+
+def planted_verbatims() -> list[str]:
+    path = ROOT / "data" / "sample" / "truth.json"
+    if not path.exists():
+        return []
+    planted = json.loads(path.read_text(encoding="utf-8")).get("planted_text", {})
+    return [v["text"] for k, v in planted.items() if k in {"script", "onerror"}]
+
+
+@pytest.mark.parametrize("notebook", [p.stem for p in SAMPLE_NOTEBOOKS] or ["none"])
+def test_sample_report_page_in_the_browser(
+    browser: Any, sample_run: RunResult, notebook: str
+) -> None:
+    results = {nb.name: nb for nb in sample_run.notebooks}
+    if notebook not in results:
+        pytest.skip(f"{notebook} is not in this checkout")
+    nb = results[notebook]
+    assert nb.html_path is not None and nb.html_path.is_file()
+    figures = expected_figures(nb.notebook_path) if nb.notebook_path else None
+    check = open_page(browser, nb.html_path)
+    assert_clean(check, figures=figures)
+    for verbatim in planted_verbatims():  # a planted verbatim on the page is text, not markup
+        marker = verbatim.split("> ", 1)[-1]  # the Japanese words after the tag
+        if marker in check.found["text"]:
+            assert check.alerts == []
+
+
+def test_sample_run_succeeded(sample_run: RunResult) -> None:
+    failed = {nb.name: nb.error for nb in sample_run.notebooks if not nb.ok}
+    assert failed == {}, sample_run.summary()
