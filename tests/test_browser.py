@@ -51,6 +51,18 @@ window.__cx_alerts = [];
 for (const name of ["alert", "confirm", "prompt"]) {
   window[name] = (message) => { window.__cx_alerts.push(name + ":" + String(message)); };
 }
+// counts resource errors in the capture phase, i.e. just before an inline onerror runs
+window.__cx_resource_errors = 0;
+window.addEventListener("error", (e) => { if (e.target !== window) window.__cx_resource_errors++; },
+                        true);
+"""
+# every image has finished, and every broken one has dispatched its error event
+IMAGES_SETTLED = """
+() => {
+  const images = Array.from(document.images);
+  const broken = images.filter(i => i.complete && i.naturalWidth === 0 && i.getAttribute("src"));
+  return images.every(i => i.complete) && window.__cx_resource_errors >= broken.length;
+}
 """
 INSPECT = """
 () => {
@@ -168,7 +180,11 @@ def open_page(browser: Any, path: Path, hover: bool = False) -> PageCheck:
                 page.wait_for_timeout(200)  # plotly draws the hover label with the planted text
                 hovered += page.evaluate("() => Array.from(document.querySelectorAll("
                                          "'g.hovertext')).map(g => g.textContent)")
-    page.wait_for_timeout(200)  # let an onerror of a broken <img> fire, if one exists
+    try:  # let an onerror of a broken <img> fire, if one exists, before inspecting
+        page.wait_for_function(IMAGES_SETTLED, timeout=10_000)
+    except Exception:  # an image that never settles: inspected as it is
+        pass
+    page.wait_for_timeout(100)
     check.found.update(page.evaluate(INSPECT))
     check.found["hover"] = hovered
     context.close()
