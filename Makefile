@@ -31,7 +31,7 @@ $(SAMPLE): $(wildcard cxlib/synth/*.py) cxlib/vocab.py | $(STAMP)
 data: $(SAMPLE)
 
 report: $(STAMP) $(SAMPLE)
-	$(BIN)/cx report
+	$(BIN)/cx report --run config/runs/daily.yml
 
 test: $(STAMP) $(SAMPLE) browser
 	$(BIN)/python -m pytest
