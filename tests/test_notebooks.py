@@ -54,3 +54,12 @@ def test_key_outputs_are_checked_and_versions_recorded(path):
     assert all(c.outputs for c in checked), "checked cells need stored outputs to compare"
     assert "environment_versions()" in code[-1].source, "last cell records package versions"
     assert nb.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_statistical_warnings_are_never_silenced(path):
+    """Small samples and fallbacks are flagged in the report, not hidden."""
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert not re.search(r"(simplefilter|filterwarnings)\(\s*['\"]ignore", cell.source)
