@@ -7,13 +7,14 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SAMPLE := data/sample/truth.json
 
-.PHONY: report test lab data bench clean help browser
+.PHONY: report test lab data data-large bench clean help browser
 
 help:
 	@echo "make report  run every notebook on the sample data into reports/<run>/*.html"
 	@echo "make test    run the test suite (pytest + nbval on the notebooks)"
 	@echo "make lab     open JupyterLab on notebooks/"
 	@echo "make data    generate the sample data into data/sample/ (if missing)"
+	@echo "make data-large  1M simulated customers into data/large/ (warehouse-scale tests)"
 	@echo "make bench   run the benchmarks"
 	@echo "make clean   remove the venv, generated data and reports"
 
@@ -29,6 +30,10 @@ $(SAMPLE): $(wildcard cxlib/synth/*.py) cxlib/vocab.py | $(STAMP)
 	$(BIN)/cx data --out data/sample --force
 
 data: $(SAMPLE)
+
+# 1,000,000 customers written in chunks straight to Parquet (docs/warehouse.md); ~3 min.
+data-large: $(STAMP)
+	$(BIN)/python -m cxlib.synth._large --out data/large --customers 1000000 --seed 20261122
 
 report: $(STAMP) $(SAMPLE)
 	$(BIN)/cx report --run config/runs/daily.yml

@@ -42,8 +42,9 @@ _FUNCTIONS: dict[str, str] = {
     "environment_versions": "environment",
 }
 _SUBMODULES: tuple[str, ...] = (
-    "churn", "drivers", "environment", "errors", "io", "journey", "kpimodel", "measurement",
-    "metrics", "paths", "pilot", "plots", "schema", "segments", "surveyio", "survival", "synth", "text", "vocab",
+    "churn", "drivers", "engine", "environment", "errors", "io", "journey", "kpimodel",
+    "measurement", "metrics", "paths", "pilot", "plots", "schema", "segments", "surveyio",
+    "survival", "synth", "text", "vocab",
 )
 
 __all__ = ["CxError", "DataError", "ModelError", "ReportError", *_FUNCTIONS, *_SUBMODULES]
@@ -66,8 +67,8 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs
     from . import (  # noqa: F401
-        churn, drivers, environment, io, journey, kpimodel, measurement, pilot, metrics, paths, plots, schema, segments,
-        surveyio, survival, synth, text, vocab,
+        churn, drivers, engine, environment, io, journey, kpimodel, measurement, metrics, paths,
+        pilot, plots, schema, segments, surveyio, survival, synth, text, vocab,
     )
     from .drivers import key_drivers  # noqa: F401
     from .environment import environment_versions  # noqa: F401

@@ -10,7 +10,7 @@ import yaml
 from cxlib import paths
 
 # pip name -> conda-forge name where they differ
-CONDA_NAME: dict[str, str] = {}
+CONDA_NAME: dict[str, str] = {"duckdb": "python-duckdb"}
 
 
 def _split(requirement: str) -> tuple[str, str]:

@@ -21,7 +21,7 @@ from ._params import EMOTIONAL_ITEMS, JOURNEY_PHASES, ORGANISATIONS, RATIONAL_IT
 from ._simulate import CATALOGUE, CHANNELS, TOUCHPOINTS, draw_population, simulate_journey
 from ._surveys import PLANTED_TEXT, make_responses
 
-__all__ = ["Company", "Params", "make_company", "write_sample", "TABLES",
+__all__ = ["Company", "Params", "make_company", "write_sample", "write_large", "TABLES",
            "JOURNEY_PHASES", "ORGANISATIONS", "RATIONAL_ITEMS", "EMOTIONAL_ITEMS"]
 
 TABLES: tuple[str, ...] = ("customers", "responses", "touchpoints", "kpis", "financials")
@@ -267,3 +267,6 @@ def write_sample(out_dir: Path | str, n_customers: int = 20_000, seed: int = 202
                    encoding="utf-8")
     tmp.replace(out / "truth.json")
     return out
+
+
+from ._large import write_large  # noqa: E402  (needs make_company above)

@@ -1,0 +1,254 @@
+"""Where the contract tables live and which engine queries them in place.
+
+A :class:`Source` is opened from a folder of Parquet/CSV files (``<table>.parquet``,
+``<table>.csv`` or a folder ``<table>/`` of Parquet parts) or from a DuckDB database file
+(tables named as in the data contract). Embedded DuckDB executes every query where the data
+lie; only the result of an aggregation (customer- or group-level) comes into pandas, through
+:meth:`Source.fetch`, which logs what crossed.
+
+The engine is behind a small interface (``_Backend``: ``columns``, ``fetch``, ``close``) so a
+Spark backend (``pyspark`` in local mode or a cluster) can be added without changing the
+aggregations; only DuckDB is implemented.
+"""
+
+from __future__ import annotations
+
+import codecs
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+import pandas as pd
+
+from ..errors import DataError
+from ..schema import CONTRACT
+from ._sql import ident
+
+__all__ = ["Source", "open_source", "using", "Fetch", "ENGINES"]
+
+ENGINES = ("duckdb",)
+DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """One result that crossed from the engine into pandas."""
+
+    what: str
+    rows: int
+    columns: int
+    seconds: float
+
+
+class _Backend(Protocol):
+    def tables(self) -> dict[str, str]: ...
+    def columns(self, table: str) -> dict[str, str]: ...
+    def fetch(self, sql: str, params: dict[str, Any]) -> pd.DataFrame: ...
+    def close(self) -> None: ...
+
+
+def _date_columns(table: str) -> list[str]:
+    schema = CONTRACT[table]
+    return [name for name, col in schema.columns.items()
+            if any("date/time" in (c.error or "") for c in col.checks)]
+
+
+def _is_utf8(path: Path, chunk: int = 1 << 20) -> bool:
+    """True when the whole file decodes as UTF-8 (streamed, never held in memory)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as fh:
+        try:
+            while block := fh.read(chunk):
+                decoder.decode(block)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def _transcode(path: Path, encoding: str, tmpdir: Path, chunk: int = 1 << 20) -> Path:
+    """A UTF-8 copy of ``path`` (streamed), for engines that read UTF-8 only."""
+    out = tmpdir / f"{path.stem}.utf8.csv"
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with path.open("rb") as src, out.open("w", encoding="utf-8", newline="") as dst:
+        try:
+            while block := src.read(chunk):
+                dst.write(decoder.decode(block))
+            dst.write(decoder.decode(b"", final=True))
+        except UnicodeDecodeError as exc:
+            raise DataError(f"{path.name}: not UTF-8 or CP932 text ({exc})") from None
+    return out
+
+
+class _DuckDB:
+    """Embedded DuckDB: views over the files of a folder, or the tables of a database file."""
+
+    def __init__(self, location: Path, threads: int | None, memory_limit: str | None) -> None:
+        import duckdb
+
+        self._duckdb = duckdb
+        self._tmp: tempfile.TemporaryDirectory | None = None
+        self.found: dict[str, str] = {}
+        config: dict[str, Any] = {}
+        if threads:
+            config["threads"] = int(threads)
+        if memory_limit:
+            config["memory_limit"] = str(memory_limit)
+        if location.is_dir():
+            self._con = duckdb.connect(":memory:", config=config)
+            for table in CONTRACT:
+                self._register(location, table)
+        else:
+            try:
+                self._con = duckdb.connect(str(location), read_only=True, config=config)
+            except duckdb.Error as exc:
+                raise DataError(f"{location}: cannot open as a DuckDB database ({exc})") from None
+            rows = self._con.execute(
+                "SELECT table_name FROM information_schema.tables "
+                "WHERE table_schema = current_schema()").fetchall()
+            names = {r[0] for r in rows}
+            self.found = {t: f"table {t}" for t in CONTRACT if t in names}
+
+    def _register(self, folder: Path, table: str) -> None:
+        parquet, csv, parts = (folder / f"{table}.parquet", folder / f"{table}.csv",
+                               folder / table)
+        try:
+            if parquet.exists():
+                rel = self._con.read_parquet(str(parquet))
+                self.found[table] = parquet.name
+            elif parts.is_dir() and any(parts.glob("*.parquet")):
+                rel = self._con.read_parquet(str(parts / "*.parquet"))
+                self.found[table] = f"{table}/*.parquet"
+            elif csv.exists():
+                rel = self._read_csv(csv, table)
+                self.found[table] = csv.name
+            else:
+                return
+        except self._duckdb.Error as exc:
+            raise DataError(f"{folder / table}: cannot read ({str(exc).splitlines()[0]})") from None
+        rel.create_view(table, replace=True)
+
+    def _read_csv(self, path: Path, table: str):
+        if not _is_utf8(path):
+            if self._tmp is None:
+                self._tmp = tempfile.TemporaryDirectory(prefix="cx-engine-")
+            path = _transcode(path, "cp932", Path(self._tmp.name))
+        header = self._con.read_csv(str(path), header=True, all_varchar=True).columns
+        dtype = {c: "VARCHAR" for c in header if c.endswith("_id")}
+        dtype.update({c: "TIMESTAMP" for c in _date_columns(table) if c in header})
+        return self._con.read_csv(str(path), header=True, dtype=dtype)
+
+    def tables(self) -> dict[str, str]:
+        return dict(self.found)
+
+    def columns(self, table: str) -> dict[str, str]:
+        rows = self._con.execute(f"DESCRIBE {ident(table, 'table')}").fetchall()
+        return {r[0]: str(r[1]) for r in rows}
+
+    def fetch(self, sql: str, params: dict[str, Any]) -> pd.DataFrame:
+        try:
+            return self._con.execute(sql, params).df()
+        except self._duckdb.ConversionException as exc:
+            raise DataError(f"a value could not be converted ({str(exc).splitlines()[0]})"
+                            ) from None
+
+    def close(self) -> None:
+        self._con.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+class Source:
+    """Contract tables queried in place: a folder of Parquet/CSV files or a DuckDB file.
+
+    ``Source("data/large")`` or ``Source("warehouse.duckdb")``; ``engine="duckdb"`` (the
+    only engine so far; Spark is planned behind the same interface). ``threads`` and
+    ``memory_limit`` (e.g. ``"8GB"``) are passed to the engine. Every result that comes into
+    pandas goes through :meth:`fetch` and is recorded in :attr:`log`.
+    """
+
+    def __init__(self, location: str | Path, engine: str = "duckdb", *,
+                 threads: int | None = None, memory_limit: str | None = None) -> None:
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r} "
+                             "(Spark is not implemented yet)")
+        path = Path(location)
+        if not path.exists():
+            raise DataError(f"source {path}: no such folder or file")
+        if path.is_file() and path.suffix not in DUCKDB_SUFFIXES:
+            raise DataError(f"source {path}: a folder of Parquet/CSV files or a DuckDB file "
+                            f"({', '.join(DUCKDB_SUFFIXES)}) is expected")
+        self.location = str(path)
+        self.engine = engine
+        self.log: list[Fetch] = []
+        self._backend: _Backend = _DuckDB(path, threads, memory_limit)
+        self._columns: dict[str, dict[str, str]] = {}
+
+    def __repr__(self) -> str:
+        return f"Source({self.location!r}, engine={self.engine!r}, tables={list(self.tables)})"
+
+    def __enter__(self) -> Source:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._backend.close()
+
+    @property
+    def tables(self) -> dict[str, str]:
+        """Contract tables found, with where each comes from (file name or database table)."""
+        return self._backend.tables()
+
+    def has(self, table: str) -> bool:
+        return table in self._backend.tables()
+
+    def columns(self, table: str) -> dict[str, str]:
+        """Column name -> engine type of ``table``; DataError naming the source if absent."""
+        if not self.has(table):
+            raise DataError(f"source {self.location}: no {table!r} table (looked for "
+                            f"{table}.parquet, {table}.csv, {table}/*.parquet or a database "
+                            f"table; found: {', '.join(self.tables) or 'none'})")
+        if table not in self._columns:
+            self._columns[table] = self._backend.columns(table)
+        return self._columns[table]
+
+    def require(self, table: str, columns: list[str] | tuple[str, ...], fn: str) -> None:
+        """DataError naming the source, table and columns when any of ``columns`` is absent."""
+        have = self.columns(table)
+        missing = [c for c in columns if c not in have]
+        if missing:
+            raise DataError(f"{fn}: {table} ({self.location}: {self.tables[table]}) lacks "
+                            f"column(s) {', '.join(map(repr, missing))} "
+                            f"(columns: {', '.join(have)})")
+
+    def fetch(self, sql: str, params: dict[str, Any] | None = None, *, what: str = "query"
+              ) -> pd.DataFrame:
+        """Run ``sql`` in the engine and bring its (aggregated) result into pandas."""
+        t0 = time.perf_counter()
+        frame = self._backend.fetch(sql, params or {})
+        self.log.append(Fetch(what, len(frame), frame.shape[1], time.perf_counter() - t0))
+        return frame
+
+
+def open_source(source: str | Path | Source, engine: str = "duckdb") -> Source:
+    """``source`` as a :class:`Source` (an open one is returned as it is)."""
+    return source if isinstance(source, Source) else Source(source, engine=engine)
+
+
+@contextmanager
+def using(source: str | Path | Source) -> Iterator[Source]:
+    """``source`` as an open :class:`Source`; closed afterwards only if opened here."""
+    if isinstance(source, Source):
+        yield source
+        return
+    src = Source(source)
+    try:
+        yield src
+    finally:
+        src.close()

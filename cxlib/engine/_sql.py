@@ -1,0 +1,197 @@
+"""The SQL texts of the pushed-down aggregations, and the one place identifiers enter them.
+
+Each aggregation is one SQL text. Values (dates, windows, thresholds) are always bound
+parameters (``$name``); the only things formatted into a text are identifiers (table and
+column names) that :func:`ident` has checked against a strict pattern and quoted, and fixed
+fragments written here. Dialect: DuckDB. Engine-specific functions are few and listed in
+``ENGINE_FUNCTIONS`` so that another engine (Spark SQL) can map them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+
+from ..errors import DataError
+
+ENGINE_FUNCTIONS = ("epoch_ns", "TRY_CAST", "isfinite", "FILTER (WHERE ...)")
+"""Functions a second engine must provide or translate (Spark: unix_micros, try_cast, ...)."""
+
+_IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
+
+
+def ident(name: str, what: str = "column") -> str:
+    """``name`` quoted as an SQL identifier, after checking it is a plain name."""
+    if not isinstance(name, str) or not _IDENT.match(name):
+        raise DataError(f"{what} name {name!r} is not a plain identifier (letters, digits and "
+                        "underscores, not starting with a digit)")
+    return f'"{name}"'
+
+
+def idents(names: Sequence[str], what: str = "column") -> str:
+    return ", ".join(ident(n, what) for n in names)
+
+
+# -- NPS by group -------------------------------------------------------------------------------
+# The data checks of cxlib.metrics.nps (text scores, scores outside 0-10, weights missing or
+# not > 0) first, as one ungrouped summary: on numeric Parquet columns DuckDB answers it from
+# the file's statistics (NaN weights, which statistics leave out, take a scan of the weight
+# column alone: NPS_NAN_WEIGHTS). Only when it flags a problem does NPS_BAD_VALUES
+# count the offending values for the message. Then one scan for the counts and weighted
+# sums per group; groups without any answer come back with n = 0 and are dropped in pandas
+# (as metrics.nps does).
+# {key_select}: validated grouping columns; {text_count}: 0 for a numeric score column, else
+# count(score) - count(TRY_CAST(score)) (the values that are not numbers); {score_value},
+# {weight_value}: the validated columns, wrapped in TRY_CAST when their type is not numeric
+# ({weight_value} is 1.0 when unweighted); {table}: validated table name.
+
+NPS_CHECKS = """
+SELECT {text_count} AS s_text,
+       min({score_value}) AS s_min, max({score_value}) AS s_max,
+       count(*) - count({weight_value}) AS w_missing,
+       min({weight_value}) AS w_min, max({weight_value}) AS w_max
+FROM {table}
+"""
+
+# NaN weights (left out of Parquet statistics): a scan of the weight column alone.
+NPS_NAN_WEIGHTS = """
+SELECT count(*) AS w_nan FROM {table} WHERE isnan({weight_value})
+"""
+
+NPS_BAD_VALUES = """
+SELECT count(*) FILTER (WHERE s < 0 OR s > 10) AS bad_range,
+       count(*) FILTER (WHERE w IS NULL OR NOT isfinite(w) OR w <= 0) AS bad_weight
+FROM (SELECT {score_value} AS s, {weight_value} AS w FROM {table})
+"""
+
+NPS_BY_GROUP = """
+WITH r AS (
+    SELECT {key_select} {score_value} AS s, {weight_value} AS w
+    FROM {table}
+)
+SELECT {key_select}
+       count(s) AS n,
+       sum(w) FILTER (WHERE s IS NOT NULL) AS sw,
+       sum(w * w) FILTER (WHERE s IS NOT NULL) AS sw2,
+       sum(w) FILTER (WHERE s >= 9) AS wp,
+       sum(w) FILTER (WHERE s <= 6) AS wd
+FROM r
+{group_by}
+{order_by}
+"""
+
+# -- churn features (cxlib.churn.build_features) -------------------------------------------------
+# The end of the data: the latest date in any table (a scalar).
+DATA_END_PART = "SELECT max({column}) AS d FROM {table}"
+
+# Customers active at $snap; the customer-level columns. {inner}/{outer}: static columns and
+# monthly_revenue (validated identifiers; inner as expressions, outer as names). Every
+# later part joins to this set.
+FEATURES_BASE = """
+active AS (
+    SELECT customer_id, signup_date, cd{outer}
+    FROM (
+        SELECT customer_id, signup_date{inner},
+               CASE WHEN coalesce(CAST(churned AS BOOLEAN), false) THEN churn_date END AS cd
+        FROM {customers}
+        WHERE signup_date < $snap
+    )
+    WHERE cd IS NULL OR cd >= $snap
+),
+base AS (
+    SELECT *,
+           CAST(epoch_ns(CAST($snap AS TIMESTAMP_NS)) - epoch_ns(signup_date) AS DOUBLE)
+               / 1e9 / 86400.0 AS tenure_days
+    FROM active
+)"""
+
+# Survey answers before the snapshot of active customers.
+FEATURES_RESPONSES = """,
+resp AS (
+    SELECT r.*
+    FROM {responses} AS r
+    WHERE r.response_date < $snap
+      AND r.customer_id IN (SELECT customer_id FROM active)
+)"""
+
+# The latest answer (by date, ties: the largest response_id) in which all {columns} are
+# present; {value} is the expression kept (an item, or the mean of items).
+FEATURES_LATEST = """,
+{name} AS (
+    SELECT customer_id, {name}
+    FROM (
+        SELECT customer_id, {value} AS {name},
+               row_number() OVER (PARTITION BY customer_id
+                                  ORDER BY response_date DESC, response_id DESC) AS rank_
+        FROM resp
+        WHERE {present}
+    )
+    WHERE rank_ = 1
+)"""
+
+# Events before the snapshot of active customers: counts in the window and in total,
+# the last contact and the last event; repeat contacts = contacts (first or repeat) within
+# 30 days ($repeat_ns) after the previous one, counted in the window ($recent).
+FEATURES_TOUCHPOINTS = """,
+tp AS (
+    SELECT t.customer_id, t."timestamp" AS ts, t.event_type{resolved_col}
+    FROM {touchpoints} AS t
+    WHERE t."timestamp" < $snap
+      AND t.customer_id IN (SELECT customer_id FROM active)
+),
+tp_counts AS (
+    SELECT customer_id,
+           count(*) FILTER (WHERE event_type = 'contact' AND ts >= $recent) AS contacts_recent,
+           count(*) FILTER (WHERE event_type = 'contact') AS contacts_total,
+           {unresolved}
+           count(*) FILTER (WHERE event_type = 'complaint' AND ts >= $recent)
+               AS complaints_recent,
+           count(*) FILTER (WHERE event_type = 'complaint') AS complaints_total,
+           max(ts) FILTER (WHERE event_type IN ('contact', 'repeat_contact')) AS last_contact,
+           max(ts) AS last_event
+    FROM tp
+    GROUP BY customer_id
+),
+tp_repeats AS (
+    SELECT customer_id, count(*) AS repeat_contacts_30d
+    FROM (
+        SELECT customer_id, ts,
+               epoch_ns(ts) - lag(epoch_ns(ts)) OVER (PARTITION BY customer_id ORDER BY ts)
+                   AS gap_ns
+        FROM tp
+        WHERE event_type IN ('contact', 'repeat_contact')
+    )
+    WHERE gap_ns IS NOT NULL AND gap_ns <= $repeat_ns AND ts >= $recent
+    GROUP BY customer_id
+)"""
+
+UNRESOLVED = ("count(*) FILTER (WHERE event_type = 'contact' AND resolved_ = false "
+              "AND ts >= $recent) AS unresolved_recent,")
+
+TOUCHPOINT_COLUMNS = """,
+       coalesce(c.contacts_recent, 0) AS contacts_recent,
+       coalesce(c.contacts_total, 0) AS contacts_total,
+       coalesce(rp.repeat_contacts_30d, 0) AS repeat_contacts_30d,{unresolved}
+       coalesce(c.complaints_recent, 0) AS complaints_recent,
+       coalesce(c.complaints_total, 0) AS complaints_total,
+       coalesce(CAST(epoch_ns(CAST($snap AS TIMESTAMP_NS)) - epoch_ns(c.last_contact) AS DOUBLE)
+                / 1e9 / 86400.0, b.tenure_days) AS days_since_contact,
+       coalesce(CAST(epoch_ns(CAST($snap AS TIMESTAMP_NS)) - epoch_ns(c.last_event) AS DOUBLE)
+                / 1e9 / 86400.0, b.tenure_days) AS days_since_event"""
+
+TOUCHPOINT_JOINS = """
+LEFT JOIN tp_counts AS c ON c.customer_id = b.customer_id
+LEFT JOIN tp_repeats AS rp ON rp.customer_id = b.customer_id"""
+
+# The customer-level table that comes into pandas: one row per active customer.
+FEATURES_SELECT = """
+SELECT b.customer_id,
+       b.tenure_days / $days_per_month AS tenure_months,
+       CAST(b.tenure_days / $days_per_month < 12 AS BIGINT) AS first_year,
+       CAST(greatest(ceil(b.tenure_days / 365.25), 1) * 365.25
+            < b.tenure_days + $horizon_days AS BIGINT)
+           AS renewal_in_horizon{static}{money}{survey}{events},
+       CAST(b.cd IS NOT NULL AND b.cd < $stop AS BIGINT) AS churned_in_horizon
+FROM base AS b{joins}
+ORDER BY b.customer_id
+"""
