@@ -31,9 +31,11 @@ $(SAMPLE): $(wildcard cxlib/synth/*.py) cxlib/vocab.py | $(STAMP)
 
 data: $(SAMPLE)
 
-# 1,000,000 customers written in chunks straight to Parquet (docs/warehouse.md); ~3 min.
+# 1,000,000 customers written in chunks straight to Parquet (docs/warehouse.md), with app
+# sessions for warehouse-scale event volume (about 100M touchpoint events).
 data-large: $(STAMP)
-	$(BIN)/python -m cxlib.synth._large --out data/large --customers 1000000 --seed 20261122
+	$(BIN)/python -m cxlib.synth._large --out data/large --customers 1000000 --seed 20261122 \
+	  --app-sessions 6
 
 report: $(STAMP) $(SAMPLE)
 	$(BIN)/cx report --run config/runs/daily.yml

@@ -218,3 +218,16 @@ def test_latent_truth_matches_the_tables_and_shifts_are_common_random_numbers(co
     with pytest.raises(ValueError, match="unknown organisation"):
         synth.make_company(n_customers=200, params=replace(synth.Params(),
                                                            quality_shift={"marketing": 1.0}))
+
+
+def test_app_sessions_add_event_volume_only_when_asked():
+    from dataclasses import replace
+    base = synth.make_company(n_customers=600, seed=9)
+    dense = synth.make_company(n_customers=600, seed=9,
+                               params=replace(synth.Params(), app_sessions_per_month=6.0))
+    assert "app_session" not in set(base.touchpoints["touchpoint"])
+    sessions = dense.touchpoints[dense.touchpoints["touchpoint"] == "app_session"]
+    active_months = dense.financials["active_customers"].sum()
+    assert sessions.shape[0] / active_months == pytest.approx(6.0, rel=0.05)
+    assert set(sessions["journey_phase"]) == {"use_support"}
+    cxlib.validate_company(dense.tables)

@@ -20,6 +20,7 @@ Command line: ``python -m cxlib.synth._large --out data/large --customers 100000
 from __future__ import annotations
 
 import argparse
+from dataclasses import replace
 import json
 import shutil
 from pathlib import Path
@@ -184,8 +185,12 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--customers", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=20261122)
     parser.add_argument("--chunk", type=int, default=20_000)
+    parser.add_argument("--app-sessions", type=float, default=0.0,
+                        help="app sessions per active customer-month (6 gives ~100M events "
+                             "for 1M customers)")
     args = parser.parse_args(argv)
-    write_large(args.out, args.customers, args.seed, args.chunk, progress=True)
+    params = replace(Params(), app_sessions_per_month=args.app_sessions)
+    write_large(args.out, args.customers, args.seed, args.chunk, params=params, progress=True)
     print(f"wrote {args.out}: customers, responses, touchpoints, kpis, financials, latent, "
           "truth.json")
 

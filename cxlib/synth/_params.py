@@ -93,6 +93,9 @@ class Params:
     transactional_invite: float = 0.35
     relationship_tenures: tuple[int, ...] = (3, 11, 23, 35)
     verbatim_share: float = 0.3
+    # event volume: app sessions per active customer and month (Poisson); 0 in the sample,
+    # about 6 gives warehouse-scale touchpoint tables (~100 events per customer)
+    app_sessions_per_month: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -34,6 +34,7 @@ CATALOGUE: dict[str, tuple[str, str, str, str]] = {
     "referral": ("recommend_complain", "crm", "online", "referral"),
     "renewal_offer": ("renewal", "crm", "email", "communication"),
     "cancellation": ("renewal", "contact_centre", "phone", "cancellation"),
+    "app_session": ("use_support", "web", "app", "visit"),  # only when app_sessions_per_month > 0
 }
 TOUCHPOINTS: tuple[str, ...] = tuple(CATALOGUE)
 TP = {name: i for i, name in enumerate(TOUCHPOINTS)}
@@ -278,6 +279,11 @@ def simulate_journey(p: Params, pop: Population, rng: np.random.Generator) -> Jo
         for tp, prob in (("app_self_service", 0.12), ("store_visit", 0.05)):
             who = rng.random(len(act)) < prob
             log.add(act[who], days(who), TP[tp], state, rng)
+        if p.app_sessions_per_month > 0:  # event volume of a real app; off in the sample
+            k = rng.poisson(p.app_sessions_per_month, len(act))
+            who = np.repeat(np.arange(len(act)), k)
+            log.add(act[who], first_day[who] + np.floor(rng.random(len(who)) * span[who]).astype(int),
+                    TP["app_session"], state, rng)
         refer = rng.random(len(act)) < _sigmoid(-4.2 + 1.0 * state["emotional"][act])
         log.add(act[refer], days(refer), TP["referral"], state, rng)
         offer = (tenure % 12 == 11)
