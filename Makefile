@@ -7,7 +7,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 SAMPLE := data/sample/truth.json
 
-.PHONY: report test lab data data-large bench clean help browser
+.PHONY: report test lab data data-large bench clean help browser java
 
 help:
 	@echo "make report  run every notebook on the sample data into reports/<run>/*.html"
@@ -40,7 +40,7 @@ data-large: $(STAMP)
 report: $(STAMP) $(SAMPLE)
 	$(BIN)/cx report --run config/runs/daily.yml
 
-test: $(STAMP) $(SAMPLE) browser
+test: $(STAMP) $(SAMPLE) browser java
 	$(BIN)/python -m pytest
 
 # The browser test (tests/test_browser.py) drives the system's headless Chromium with
@@ -51,6 +51,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium)
+
+# The Spark tests (tests/test_engine_spark.py) run pyspark 4.x in local mode, which needs a
+# Java 17 or 21 runtime. Installs Debian's default-jre-headless (OpenJDK 17 on bookworm, 21 on
+# trixie) when java is missing: about 1 min on a fresh machine (~45 MB of packages, ~190 MB
+# installed; apt-get update included); a no-op afterwards. As root or through sudo.
+java:
+	@command -v java >/dev/null 2>&1 || \
+	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends default-jre-headless)
 
 lab: $(STAMP) $(SAMPLE)
 	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,lab]'

@@ -14,9 +14,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 
+import warnings
+
 import numpy as np
 import pandas as pd
-import pandera.pandas as pa
+
+with warnings.catch_warnings():
+    # pandera imports pyspark.pandas when pyspark is installed (the Spark engine), which warns
+    # that it does not support pandas 3; cxlib never converts through pyspark.pandas.
+    warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
+                            category=FutureWarning)
+    import pandera.pandas as pa
 from pandera.errors import SchemaError, SchemaErrors
 
 from .errors import DataError

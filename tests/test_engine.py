@@ -265,8 +265,8 @@ def test_bad_locations(tmp_path):
     (tmp_path / "broken.duckdb").write_text("not a database")
     with pytest.raises(DataError, match="cannot open as a DuckDB database"):
         engine.Source(tmp_path / "broken.duckdb")
-    with pytest.raises(ValueError, match="Spark is not implemented"):
-        engine.Source(tmp_path, engine="spark")
+    with pytest.raises(ValueError, match="engine must be one of duckdb, spark"):
+        engine.Source(tmp_path, engine="oracle")
 
 
 def test_cp932_csv_is_read(tmp_path):

@@ -1,7 +1,9 @@
 """Warehouse-scale data: aggregations pushed down to an engine, only small tables in pandas.
 
 ``Source(location)`` opens a folder of Parquet/CSV files or a DuckDB database file; embedded
-DuckDB queries the tables where they lie. The functions here mirror their pandas versions
+DuckDB queries the tables where they lie. ``Source(folder, engine="spark", spark=...)`` runs
+the same SQL on Spark (a SparkSession, ``"local[2]"`` or a cluster address), with the same
+results. The functions here mirror their pandas versions
 (same arguments and output) but take a source instead of DataFrames:
 
 - :func:`nps` (``cxlib.nps``): one row per group;
@@ -16,5 +18,7 @@ from __future__ import annotations
 from ._features import build_features
 from ._metrics import nps
 from ._source import ENGINES, Fetch, Source, open_source
+from ._spark import spark_session
 
-__all__ = ["Source", "open_source", "Fetch", "ENGINES", "nps", "build_features"]
+__all__ = ["Source", "open_source", "Fetch", "ENGINES", "nps", "build_features",
+           "spark_session"]

@@ -2,13 +2,14 @@
 
 A :class:`Source` is opened from a folder of Parquet/CSV files (``<table>.parquet``,
 ``<table>.csv`` or a folder ``<table>/`` of Parquet parts) or from a DuckDB database file
-(tables named as in the data contract). Embedded DuckDB executes every query where the data
-lie; only the result of an aggregation (customer- or group-level) comes into pandas, through
-:meth:`Source.fetch`, which logs what crossed.
+(tables named as in the data contract). The engine executes every query where the data lie:
+embedded DuckDB (default) or Spark SQL (``engine="spark"``: pyspark in local mode or a
+cluster, :mod:`cxlib.engine._spark`). Only the result of an aggregation (customer- or
+group-level) comes into pandas, through :meth:`Source.fetch`, which logs what crossed.
 
-The engine is behind a small interface (``_Backend``: ``columns``, ``fetch``, ``close``) so a
-Spark backend (``pyspark`` in local mode or a cluster) can be added without changing the
-aggregations; only DuckDB is implemented.
+The engine is behind a small interface (``_Backend``: ``tables``, ``columns``, ``fetch``,
+``close``); ``columns`` names types as DuckDB does for every engine, and ``fetch`` takes the
+DuckDB-dialect texts of :mod:`cxlib.engine._sql` (a backend translates them).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from ._sql import ident
 
 __all__ = ["Source", "open_source", "using", "Fetch", "ENGINES"]
 
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "spark")
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 
 
@@ -84,6 +85,20 @@ def _transcode(path: Path, encoding: str, tmpdir: Path, chunk: int = 1 << 20) ->
     return out
 
 
+def _find_table(folder: Path, table: str) -> tuple[str, Path, str] | None:
+    """Where ``table`` lies in ``folder``: (kind, path, label), first of ``<table>.parquet``,
+    a folder ``<table>/`` of Parquet parts, ``<table>.csv``; None when absent."""
+    parquet, csv, parts = (folder / f"{table}.parquet", folder / f"{table}.csv",
+                           folder / table)
+    if parquet.exists():
+        return "parquet", parquet, parquet.name
+    if parts.is_dir() and any(parts.glob("*.parquet")):
+        return "parts", parts, f"{table}/*.parquet"
+    if csv.exists():
+        return "csv", csv, csv.name
+    return None
+
+
 class _DuckDB:
     """Embedded DuckDB: views over the files of a folder, or the tables of a database file."""
 
@@ -114,22 +129,20 @@ class _DuckDB:
             self.found = {t: f"table {t}" for t in CONTRACT if t in names}
 
     def _register(self, folder: Path, table: str) -> None:
-        parquet, csv, parts = (folder / f"{table}.parquet", folder / f"{table}.csv",
-                               folder / table)
+        hit = _find_table(folder, table)
+        if hit is None:
+            return
+        kind, path, label = hit
         try:
-            if parquet.exists():
-                rel = self._con.read_parquet(str(parquet))
-                self.found[table] = parquet.name
-            elif parts.is_dir() and any(parts.glob("*.parquet")):
-                rel = self._con.read_parquet(str(parts / "*.parquet"))
-                self.found[table] = f"{table}/*.parquet"
-            elif csv.exists():
-                rel = self._read_csv(csv, table)
-                self.found[table] = csv.name
+            if kind == "parquet":
+                rel = self._con.read_parquet(str(path))
+            elif kind == "parts":
+                rel = self._con.read_parquet(str(path / "*.parquet"))
             else:
-                return
+                rel = self._read_csv(path, table)
         except self._duckdb.Error as exc:
             raise DataError(f"{folder / table}: cannot read ({str(exc).splitlines()[0]})") from None
+        self.found[table] = label
         rel.create_view(table, replace=True)
 
     def _read_csv(self, path: Path, table: str):
@@ -165,17 +178,22 @@ class _DuckDB:
 class Source:
     """Contract tables queried in place: a folder of Parquet/CSV files or a DuckDB file.
 
-    ``Source("data/large")`` or ``Source("warehouse.duckdb")``; ``engine="duckdb"`` (the
-    only engine so far; Spark is planned behind the same interface). ``threads`` and
-    ``memory_limit`` (e.g. ``"8GB"``) are passed to the engine. Every result that comes into
+    ``Source("data/large")`` or ``Source("warehouse.duckdb")``: embedded DuckDB (default);
+    ``threads`` and ``memory_limit`` (e.g. ``"8GB"``) are passed to it.
+    ``Source("data/large", engine="spark", spark=...)``: Spark SQL over a folder, where
+    ``spark`` is a running ``SparkSession`` (used, never stopped here), a master address
+    (``"local[2]"``, ``"spark://host:7077"``: an application is started and stopped with the
+    source) or None (the running session, else ``local[*]``). Every result that comes into
     pandas goes through :meth:`fetch` and is recorded in :attr:`log`.
     """
 
     def __init__(self, location: str | Path, engine: str = "duckdb", *,
-                 threads: int | None = None, memory_limit: str | None = None) -> None:
+                 threads: int | None = None, memory_limit: str | None = None,
+                 spark: Any = None) -> None:
         if engine not in ENGINES:
-            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r} "
-                             "(Spark is not implemented yet)")
+            raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
+        if spark is not None and engine != "spark":
+            raise ValueError("spark= is for engine='spark'")
         path = Path(location)
         if not path.exists():
             raise DataError(f"source {path}: no such folder or file")
@@ -185,7 +203,12 @@ class Source:
         self.location = str(path)
         self.engine = engine
         self.log: list[Fetch] = []
-        self._backend: _Backend = _DuckDB(path, threads, memory_limit)
+        if engine == "spark":
+            from ._spark import SparkBackend
+
+            self._backend: _Backend = SparkBackend(path, spark)
+        else:
+            self._backend = _DuckDB(path, threads, memory_limit)
         self._columns: dict[str, dict[str, str]] = {}
 
     def __repr__(self) -> str:
@@ -236,9 +259,10 @@ class Source:
         return frame
 
 
-def open_source(source: str | Path | Source, engine: str = "duckdb") -> Source:
+def open_source(source: str | Path | Source, engine: str = "duckdb", *, spark: Any = None
+                ) -> Source:
     """``source`` as a :class:`Source` (an open one is returned as it is)."""
-    return source if isinstance(source, Source) else Source(source, engine=engine)
+    return source if isinstance(source, Source) else Source(source, engine=engine, spark=spark)
 
 
 @contextmanager

@@ -4,7 +4,9 @@ Each aggregation is one SQL text. Values (dates, windows, thresholds) are always
 parameters (``$name``); the only things formatted into a text are identifiers (table and
 column names) that :func:`ident` has checked against a strict pattern and quoted, and fixed
 fragments written here. Dialect: DuckDB. Engine-specific functions are few and listed in
-``ENGINE_FUNCTIONS`` so that another engine (Spark SQL) can map them.
+``ENGINE_FUNCTIONS``; the Spark backend translates each text with sqlglot and maps them
+(:func:`cxlib.engine._spark.to_spark`). A new text may use only these and standard SQL, and
+the cross-engine tests (tests/test_engine_spark.py) must cover it.
 """
 
 from __future__ import annotations
@@ -14,8 +16,10 @@ from collections.abc import Sequence
 
 from ..errors import DataError
 
-ENGINE_FUNCTIONS = ("epoch_ns", "TRY_CAST", "isfinite", "FILTER (WHERE ...)")
-"""Functions a second engine must provide or translate (Spark: unix_micros, try_cast, ...)."""
+ENGINE_FUNCTIONS = ("epoch_ns", "TIMESTAMP_NS", "TRY_CAST", "isfinite", "FILTER (WHERE ...)")
+"""Functions (and a type) another engine must provide or translate. Spark: ``epoch_ns`` ->
+``unix_micros * 1000``, ``TIMESTAMP_NS`` -> ``TIMESTAMP_NTZ``, ``isfinite`` -> ``abs(x) <
+'Infinity'``; ``TRY_CAST`` and ``FILTER`` as they are."""
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 

@@ -1,0 +1,245 @@
+"""The Spark engine against the DuckDB engine and the pandas reference implementations.
+
+One local Spark application (``local[2]``, UI off, driver on 127.0.0.1) for the module.
+Truth: (a) the DuckDB path and the pandas functions it mirrors (`cxlib.nps`,
+`cxlib.churn.build_features`, themselves tested against planted truth), on the same small
+simulated company; (b) hand-computed values for the translated engine functions and for
+events placed on the 30-day and window boundaries. Skipped only when no Java is found
+(``make java`` installs it).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import cxlib
+from cxlib import engine
+from cxlib.churn import build_features
+from cxlib.engine._spark import spark_session, to_spark
+from cxlib.errors import DataError, StatisticalWarning
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("java") is None and not os.environ.get("JAVA_HOME"),
+    reason="no Java runtime (java not on PATH, JAVA_HOME unset): pyspark needs Java 17 or 21; "
+           "`make java` installs it")
+
+ARGS = dict(snapshot="2024-07-15", horizon=3, window_days=60)
+TABLES = ("customers", "responses", "touchpoints")
+
+
+@pytest.fixture(scope="module")
+def spark():
+    t0 = time.perf_counter()
+    session, started = spark_session("local[2]", {"spark.sql.shuffle.partitions": "2",
+                                                  "spark.default.parallelism": "2"})
+    print(f"\nSpark {session.version} started in {time.perf_counter() - t0:.1f} s")
+    yield session
+    if started:
+        session.stop()
+
+
+@pytest.fixture(scope="module")
+def parquet_dir(small_company, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("small_parquet")
+    for name in TABLES:
+        getattr(small_company, name).to_parquet(out / f"{name}.parquet")
+    return out
+
+
+@pytest.fixture(scope="module")
+def sources(parquet_dir, spark):
+    with engine.Source(parquet_dir) as duck, \
+            engine.Source(parquet_dir, engine="spark", spark=spark) as sp:
+        yield duck, sp
+
+
+def _sorted(frame: pd.DataFrame) -> pd.DataFrame:
+    return frame.sort_values("customer_id", kind="stable", ignore_index=True)
+
+
+def _same(got: pd.DataFrame, expected: pd.DataFrame) -> None:
+    """Same rows, columns and dtypes; values equal to 1e-9."""
+    assert list(got.columns) == list(expected.columns)
+    assert got.dtypes.to_dict() == expected.dtypes.to_dict()
+    pd.testing.assert_frame_equal(got, expected, check_exact=False, rtol=1e-9, atol=1e-9)
+
+
+# -- the SQL translation ---------------------------------------------------------------------------
+
+def test_engine_functions_are_translated_and_exact(sources):
+    duck, sp = sources
+    sql = ("SELECT epoch_ns(CAST($t AS TIMESTAMP_NS)) AS ns, isfinite(x) AS f "
+           "FROM (VALUES (1.0), (CAST('Infinity' AS DOUBLE)), (CAST('NaN' AS DOUBLE)), "
+           "(NULL)) AS v(x)")
+    translated = to_spark(sql, frozenset({"t"}))
+    for word in ("EPOCH_NS", "ISFINITE", "TIMESTAMP_NS", "$"):
+        assert word not in translated.upper()
+    params = {"t": pd.Timestamp("1970-01-02 00:00:00.000001")}
+    got, expected = sp.fetch(sql, params), duck.fetch(sql, params)
+    # one day and one microsecond after the epoch, in nanoseconds (hand-computed)
+    assert (got["ns"] == 86_400 * 10**9 + 1_000).all()
+    assert got["f"].tolist()[:3] == [True, False, False] and pd.isna(got["f"].iloc[3])
+    _same(got, expected)
+
+
+# -- NPS -----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("by", [None, "journey_phase", ["organisation", "channel"], "touchpoint"])
+@pytest.mark.parametrize("weight", [None, "weight"])
+def test_nps_same_on_duckdb_and_spark(sources, small_company, by, weight):
+    duck, sp = sources
+    expected = engine.nps(duck, by=by, weight=weight, min_n=20)
+    got = engine.nps(sp, by=by, weight=weight, min_n=20)
+    _same(got, expected)
+    assert got.attrs == expected.attrs
+    # and both equal the pandas reference
+    _same(got, cxlib.nps(small_company.responses, by=by, weight=weight, min_n=20))
+    assert got["n"].sum() == small_company.responses["nps"].notna().sum()
+
+
+def test_nps_errors_are_the_same_data_errors(spark, tmp_path):
+    pd.DataFrame({"nps": [10, 11, 3, -1], "weight": [1.0, 1.0, 0.0, np.inf]}).to_parquet(
+        tmp_path / "responses.parquet")
+    with engine.Source(tmp_path, engine="spark", spark=spark) as sp:
+        with pytest.raises(DataError, match="'nps' has 2 values outside 0-10"):
+            engine.nps(sp)
+        with pytest.raises(DataError, match="lacks column"):
+            engine.nps(sp, by='channel" FROM responses; --')
+    pd.DataFrame({"nps": [10, 9, 3], "weight": [1.0, 0.0, np.inf]}).to_parquet(
+        tmp_path / "responses.parquet")
+    with engine.Source(tmp_path, engine="spark", spark=spark) as sp:
+        with pytest.raises(DataError, match="weight column 'weight' has 2 values"):
+            engine.nps(sp, weight="weight")
+
+
+# -- churn features --------------------------------------------------------------------------------
+
+def test_features_same_on_duckdb_and_spark(sources, small_company):
+    duck, sp = sources
+    expected = engine.build_features(duck, **ARGS)
+    got = engine.build_features(sp, **ARGS)
+    _same(got, expected)
+    assert got.attrs == expected.attrs
+    _same(got, _sorted(build_features(small_company.tables, **ARGS)))
+    # the comparison is not vacuous: event and survey features vary
+    for col in ("repeat_contacts_30d", "unresolved_recent", "churned_in_horizon"):
+        assert got[col].sum() > 0, col
+    assert got["latest_nps"].notna().sum() > 0 and got["days_since_contact"].std() > 0
+
+
+def test_features_from_csv_through_spark(spark, small_company, tmp_path):
+    """CSV read like cxlib.io: ids as text, dates as timestamps, quoted text with commas."""
+    for name in TABLES:
+        getattr(small_company, name).to_csv(tmp_path / f"{name}.csv", index=False)
+    with engine.Source(tmp_path, engine="spark", spark=spark) as sp:
+        got = engine.build_features(sp, **ARGS)
+        assert sp.columns("customers")["signup_date"] == "TIMESTAMP"
+        assert sp.columns("responses")["response_id"] == "VARCHAR"
+    with engine.Source(tmp_path) as duck:
+        _same(got, engine.build_features(duck, **ARGS))
+
+
+def test_cp932_csv_with_quotes_and_newlines(spark, tmp_path):
+    frame = pd.DataFrame({"response_id": ["001", "002", "003"], "nps": [10, 2, 8],
+                          "organisation": ["店舗①", "店舗①", "ウェブ～"],
+                          "verbatim": ['遅い, "とても"', "行1\n行2", None]})
+    frame.to_csv(tmp_path / "responses.csv", index=False, encoding="cp932")
+    with engine.Source(tmp_path, engine="spark", spark=spark) as sp:
+        got = engine.nps(sp, by="organisation", min_n=1)
+        texts = sp.fetch("SELECT response_id, verbatim FROM responses ORDER BY response_id")
+    with engine.Source(tmp_path) as duck:
+        _same(got, engine.nps(duck, by="organisation", min_n=1))
+    assert set(got["organisation"]) == {"店舗①", "ウェブ～"}
+    assert texts["response_id"].tolist() == ["001", "002", "003"]  # leading zeros kept
+    assert texts["verbatim"].tolist()[:2] == ['遅い, "とても"', "行1\n行2"]
+
+
+def test_features_hand_computed_boundaries(spark, tmp_path):
+    """Nanosecond Parquet timestamps; events exactly 30 days and 30 days + 1 s apart."""
+    snap = pd.Timestamp("2024-06-01")
+    customers = pd.DataFrame({
+        "customer_id": ["A", "B"], "signup_date": pd.to_datetime(["2023-01-01", "2024-03-02"]),
+        "churned": [True, False], "churn_date": pd.to_datetime(["2024-06-20", None]),
+        "plan": ["basic", "premium"]})
+    t = pd.to_datetime(["2024-02-01 10:00", "2024-04-01 10:00", "2024-05-01 10:00",
+                        "2024-05-01 09:00", "2024-05-31 10:00:01", "2024-06-01 00:00",
+                        "2024-04-01 12:00"], format="ISO8601").as_unit("ns")
+    touchpoints = pd.DataFrame({
+        "event_id": [f"E{i}" for i in range(7)], "customer_id": ["A"] * 6 + ["B"],
+        "timestamp": t,
+        "event_type": ["contact", "contact", "repeat_contact", "complaint", "contact",
+                       "contact", "contact"],
+        "resolved_first_contact": pd.array([False, False, None, None, True, False, True],
+                                           dtype="boolean")})
+    customers.to_parquet(tmp_path / "customers.parquet")
+    touchpoints.to_parquet(tmp_path / "touchpoints.parquet")
+    kw = dict(horizon=1, window_days=90, static=("plan",))
+    with engine.Source(tmp_path, engine="spark", spark=spark) as sp, \
+            pytest.warns(StatisticalWarning, match="undercounts"):
+        got = engine.build_features(sp, snap, **kw)
+    a = got.set_index("customer_id").loc["A"]
+    assert (a.contacts_total, a.contacts_recent, a.unresolved_recent) == (3, 2, 1)
+    assert a.repeat_contacts_30d == 1  # gaps 60 d, 30 d (counts), 30 d + 1 s (does not)
+    assert a.days_since_contact == pytest.approx((snap - t[4]).total_seconds() / 86400,
+                                                 rel=1e-12)
+    with engine.Source(tmp_path) as duck, pytest.warns(StatisticalWarning):
+        _same(got, engine.build_features(duck, snap, **kw))
+
+
+# -- what crosses into pandas, and errors ----------------------------------------------------------
+
+class _ArrowSpy:
+    """Stands in for the converter every Spark result passes through; records its rows."""
+
+    def __init__(self, con) -> None:
+        self._con, self.rows = con, []
+
+    def from_arrow(self, table):
+        self.rows.append(table.num_rows)
+        return self._con.from_arrow(table)
+
+    def close(self) -> None:
+        self._con.close()
+
+
+def test_only_aggregates_cross_into_pandas(spark, parquet_dir, small_company, monkeypatch):
+    def forbidden(*args, **kwargs):
+        raise AssertionError("the engine path read a table into pandas")
+
+    monkeypatch.setattr(pd, "read_parquet", forbidden)
+    monkeypatch.setattr(pd, "read_csv", forbidden)
+    with engine.Source(parquet_dir, engine="spark", spark=spark) as sp:
+        spy = _ArrowSpy(sp._backend._arrow)
+        sp._backend._arrow = spy
+        feats = engine.build_features(sp, **ARGS)
+        engine.nps(sp, by="touchpoint", weight="weight")
+        log = list(sp.log)
+    assert spy.rows and [f.rows for f in log] == spy.rows
+    assert max(spy.rows) == len(feats) <= len(small_company.customers)
+    assert sum(spy.rows) < len(small_company.touchpoints) / 2
+
+
+def test_bad_spark_locations(spark, tmp_path, small_company):
+    small_company.customers.to_parquet(tmp_path / "customers.parquet")
+    with engine.Source(tmp_path, engine="spark", spark=spark) as sp:
+        assert sp.tables == {"customers": "customers.parquet"}
+        with pytest.raises(DataError, match=r"no 'responses' table .*found: customers"):
+            engine.nps(sp)
+    (tmp_path / "responses.parquet").write_text("not a Parquet file")
+    with pytest.raises(DataError, match="responses: cannot read"):
+        engine.Source(tmp_path, engine="spark", spark=spark)
+    (tmp_path / "responses.parquet").unlink()
+    (tmp_path / "w.duckdb").write_text("x")
+    with pytest.raises(DataError, match="engine='spark' reads a folder"):
+        engine.Source(tmp_path / "w.duckdb", engine="spark", spark=spark)
+    with pytest.raises(DataError, match="already running"):
+        engine.Source(tmp_path, engine="spark", spark="local[3]")
+    with pytest.raises(ValueError, match="spark= is for engine='spark'"):
+        engine.Source(tmp_path, spark=spark)
