@@ -19,7 +19,7 @@ from scipy import stats
 from . import metrics
 from .errors import DataError
 from .schema import require_columns
-from .vocab import JOURNEY_PHASES, in_journey_order
+from .vocab import in_journey_order
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go

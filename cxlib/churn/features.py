@@ -86,6 +86,28 @@ def _latest(frame: pd.DataFrame, date_col: str, cols: Sequence[str]) -> pd.DataF
     return sub.groupby("customer_id", sort=False)[list(cols)].last()
 
 
+def feature_window(snapshot: str | pd.Timestamp, horizon: int | str | pd.DateOffset,
+                   data_end: pd.Timestamp, fn: str, stacklevel: int = 3
+                   ) -> tuple[pd.Timestamp, pd.Timestamp, list[str]]:
+    """Snapshot and horizon end, checked against the end of the data.
+
+    A snapshot after the data is an error; a horizon that runs past it warns (the label
+    then undercounts churn) and the caveat is returned as a note for the result.
+    """
+    snap = _ts(snapshot, "snapshot")
+    stop = _horizon_end(snap, horizon)
+    notes: list[str] = []
+    if snap > data_end:
+        raise DataError(f"{fn}: snapshot {snap.date()} is after the end of the data "
+                        f"({data_end.date()})")
+    if stop > data_end + pd.Timedelta(days=1):
+        msg = (f"the horizon ends {stop.date()}, after the data ({data_end.date()}): churn "
+               f"after {data_end.date()} is not seen, so the label undercounts churn")
+        warnings.warn(f"{fn}: {msg}", StatisticalWarning, stacklevel=stacklevel)
+        notes.append(msg)
+    return snap, stop, notes
+
+
 def build_features(tables: Mapping[str, pd.DataFrame], snapshot: str | pd.Timestamp,
                    horizon: int | str | pd.DateOffset = 6, window_days: int = 90,
                    static: Sequence[str] = STATIC_COLUMNS) -> pd.DataFrame:
@@ -105,18 +127,7 @@ def build_features(tables: Mapping[str, pd.DataFrame], snapshot: str | pd.Timest
     for col in ("customer_id", "signup_date", "churned", "churn_date"):
         if col not in cust.columns:
             raise DataError(f"build_features: customers table lacks column {col!r}")
-    snap = _ts(snapshot, "snapshot")
-    stop = _horizon_end(snap, horizon)
-    notes: list[str] = []
-    end = _data_end(tables)
-    if snap > end:
-        raise DataError(f"build_features: snapshot {snap.date()} is after the end of the data "
-                        f"({end.date()})")
-    if stop > end + pd.Timedelta(days=1):
-        msg = (f"the horizon ends {stop.date()}, after the data ({end.date()}): churn after "
-               f"{end.date()} is not seen, so the label undercounts churn")
-        warnings.warn(f"build_features: {msg}", StatisticalWarning, stacklevel=2)
-        notes.append(msg)
+    snap, stop, notes = feature_window(snapshot, horizon, _data_end(tables), "build_features")
 
     churn_date = cust["churn_date"].where(cust["churned"].astype("boolean").fillna(False))
     active = (cust["signup_date"] < snap) & (churn_date.isna() | (churn_date >= snap))

@@ -10,14 +10,13 @@ agree when the responses table is in ``response_id`` order, as the simulated dat
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 
-from ..churn.features import DAYS_PER_MONTH, STATIC_COLUMNS, _horizon_end, _ts
-from ..errors import DataError, StatisticalWarning
+from ..churn.features import DAYS_PER_MONTH, STATIC_COLUMNS, feature_window
+from ..errors import DataError
 from ..vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
 from . import _sql
 from ._source import Source, using
@@ -53,18 +52,7 @@ def _build(src: Source, snapshot: str | pd.Timestamp, horizon: int | str | pd.Da
            window_days: int, static: Sequence[str]) -> pd.DataFrame:
     fn = "build_features"
     src.require("customers", ["customer_id", "signup_date", "churned", "churn_date"], fn)
-    snap = _ts(snapshot, "snapshot")
-    stop = _horizon_end(snap, horizon)
-    notes: list[str] = []
-    end = _data_end(src)
-    if snap > end:
-        raise DataError(f"{fn}: snapshot {snap.date()} is after the end of the data "
-                        f"({end.date()})")
-    if stop > end + pd.Timedelta(days=1):
-        msg = (f"the horizon ends {stop.date()}, after the data ({end.date()}): churn after "
-               f"{end.date()} is not seen, so the label undercounts churn")
-        warnings.warn(f"{fn}: {msg}", StatisticalWarning, stacklevel=4)
-        notes.append(msg)
+    snap, stop, notes = feature_window(snapshot, horizon, _data_end(src), fn, stacklevel=5)
 
     cust_cols = src.columns("customers")
     static_present = [c for c in static if c in cust_cols]

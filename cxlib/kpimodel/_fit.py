@@ -183,12 +183,10 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[pd.Data
                           f"indicator values ({detail}); use missing='mean' to keep them",
                           StatisticalWarning, stacklevel=3)
         else:
-            share = na.mean()
             warnings.warn("fit_pls: missing indicator values replaced by column means "
                           f"(missing: {detail}); weights of sparse indicators shrink towards 0",
                           StatisticalWarning, stacklevel=3)
             frame = frame.fillna(frame.mean())
-            del share
     for col in frame.columns:
         if frame[col].nunique() <= 1:
             raise DataError(f"fit_pls: column {col!r} is constant in the rows used "
@@ -219,7 +217,6 @@ def fit_pls(spec: str | Mapping[str, Any] | ModelSpec, data: pd.DataFrame, schem
         raise ModelError("fit_pls: tol must be in (0, 0.001] and maxiter at least 1")
     frame, dropped = _prepare(spec, data, missing)
     n = len(frame)
-    m = len(spec.blocks)
     max_pred = max([len(spec.predecessors(c)) for c in spec.constructs]
                    + [len(b.indicators) for b in spec.blocks if b.mode == "B"])
     if n <= max_pred + 2:
