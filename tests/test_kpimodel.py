@@ -218,3 +218,19 @@ def test_summary_and_figure():
         q = km.f_squared(res)
     r2 = res.inner_summary.set_index("construct").loc["B", "r2"]
     assert q["f2"].iloc[0] == pytest.approx(r2 / (1 - r2))   # one predictor: f2 = R2/(1-R2)
+
+
+def test_what_if_rows_are_read_by_name():
+    """revenue_total is the per-customer revenue change times the base customers."""
+    from cxlib.kpimodel._outcomes import WhatIfResult
+    table = pd.DataFrame({
+        "quantity": ["retention probability", "annual revenue per customer",
+                     "annual revenue, 1,000 customers"],
+        "unit": ["percentage points", "JPY per year", "JPY per year"],
+        "estimate": [0.5, 12.0, 12_000.0], "ci_low": [0.1, 5.0, 5_000.0],
+        "ci_high": [0.9, 20.0, 20_000.0]})
+    wi = WhatIfResult({"fcr": 0.05}, table, 200, 0, 0.95, "JPY")
+    per_customer = wi.quantity("annual revenue per customer")["estimate"]
+    assert wi.revenue_total["estimate"] == 1_000 * per_customer
+    with pytest.raises(ModelError, match="no quantity 'churn'"):
+        wi.quantity("churn")

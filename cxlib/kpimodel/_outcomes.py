@@ -262,6 +262,19 @@ class WhatIfResult:
     level: float
     currency: str
 
+    def quantity(self, name: str) -> pd.Series:
+        """One row of :attr:`table` by its quantity (estimate, ci_low, ci_high, unit)."""
+        rows = self.table[self.table["quantity"] == name]
+        if rows.empty:
+            raise ModelError(f"what_if: no quantity {name!r}; have {list(self.table['quantity'])}")
+        return rows.iloc[0]
+
+    @property
+    def revenue_total(self) -> pd.Series:
+        """Change in annual revenue over all base customers, with its interval."""
+        rows = self.table[self.table["quantity"].str.startswith("annual revenue, ")]
+        return self.quantity(str(rows["quantity"].iloc[0]) if len(rows) else "annual revenue, all")
+
     def summary(self) -> str:
         ch = ", ".join(f"{k} {v:+g}" for k, v in self.changes.items())
         return (f"what-if ({ch}); {self.level:.0%} bootstrap percentile intervals from "
