@@ -343,3 +343,16 @@ def test_clear_errors_for_empty_overlapping_groups_and_periods(company, sample_g
         pilot.evaluate_pilot(company.tables, "happiness", sample_groups, START)
     with pytest.raises(DataError, match="no customers to assign"):
         pilot.assign_monitor_group(c.iloc[:0], share=0.2)
+
+
+def test_rollout_value_goes_through_the_kpi_model_or_falls_back_to_retention(company):
+    """FCR is a KPI-model indicator: money from its what-if; NPS is not: retention-based."""
+    tables = company.tables
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the KPI model's mean-imputation caveat
+        fcr = pilot.rollout_value(tables, "first_contact_resolution", 0.05, before="2025-04-01",
+                                  customers=10_000, bootstrap=30, seed=1)
+    assert fcr.source == "KPI model what-if, 10,000 customers"
+    assert fcr.ci_low <= fcr.mean <= fcr.ci_high and fcr.mean > 0  # better FCR is worth money
+    nps = pilot.rollout_value(tables, "nps", 5.0, before="2025-04-01", customers=10_000)
+    assert nps.source.startswith("retention: 10,000 customers")

@@ -11,7 +11,9 @@ projected money and a computed recommendation (roll out / extend the pilot / sto
 
 from __future__ import annotations
 
-from ._decision import RECOMMENDATIONS, Decision, ValuePerUnit, decide, retention_value
+from ._decision import (
+    RECOMMENDATIONS, Decision, ValuePerUnit, decide, retention_value, rollout_value,
+)
 from ._did import (KPIS, DiDResult, difference_in_differences, effects_plot, effects_table,
                    evaluate_pilot, kpi_observations)
 from ._groups import (CONTROL, PILOT, Balance, add_tenure_band, assign_monitor_group, balance,
@@ -33,5 +35,5 @@ __all__ = [
     "customer_pre_post", "cuped_difference", "CupedResult", "nps_difference",
     "randomisation_test", "RandomisationResult",
     # decision
-    "ValuePerUnit", "retention_value", "decide", "Decision", "RECOMMENDATIONS",
+    "ValuePerUnit", "retention_value", "rollout_value", "decide", "Decision", "RECOMMENDATIONS",
 ]

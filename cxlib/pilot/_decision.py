@@ -22,7 +22,8 @@ from ..errors import DataError
 from ..plots import TEMPLATE
 from ._did import DiDResult, kpi_observations
 
-__all__ = ["ValuePerUnit", "retention_value", "decide", "Decision", "RECOMMENDATIONS"]
+__all__ = ["ValuePerUnit", "retention_value", "rollout_value", "decide", "Decision",
+           "RECOMMENDATIONS"]
 
 RECOMMENDATIONS = ("roll out", "extend the pilot", "stop")
 
@@ -107,6 +108,37 @@ def retention_value(tables: dict[str, pd.DataFrame], kpi: str, before: str | pd.
                        level=level, details={"customers": base, "per_customer_year": rate,
                                              "churn_slope": slope, "churn_slope_se": se,
                                              "monthly_revenue": revenue})
+
+
+def rollout_value(tables: dict[str, pd.DataFrame], kpi: str, effect: float,
+                  before: str | pd.Timestamp, customers: int | None = None,
+                  bootstrap: int = 100, seed: int = 0, level: float = 0.95,
+                  spec: str | None = None) -> ValuePerUnit:
+    """Money per unit of ``kpi`` for a roll-out to ``customers`` (default: active at the end).
+
+    Through the KPI model when ``kpi`` is one of its indicators: PLS fit (``spec``, default
+    ``kpimodel.SAMPLE_SPEC``, sparse indicators mean-imputed with a warning), retention and
+    revenue linked to the index, and the what-if at the measured ``effect`` divided by it
+    (linear around the effect). Otherwise :func:`retention_value` from data before ``before``.
+    ``ValuePerUnit.source`` says which.
+    """
+    from .. import kpimodel as km  # the KPI model is only needed on this path
+
+    base = customers if customers is not None else int(
+        tables["customers"]["churn_date"].isna().sum())
+    model_spec = km.parse_spec(spec or km.SAMPLE_SPEC)
+    if kpi not in model_spec.indicators:
+        return retention_value(tables, kpi, before, customers=base, level=level)
+    kpi_table = km.customer_kpis(tables, horizon_months=12)
+    pls = km.fit_pls(model_spec, kpi_table, missing="mean", bootstrap=bootstrap, seed=seed,
+                     level=level)
+    index = [b.name for b in model_spec.blocks if b.mode == "B"]
+    outcomes = km.link_outcomes(pls, kpi_table, retention="retained", revenue="monthly_revenue",
+                                revenue_on=index, controls=["plan", "segment"])
+    money = km.what_if(outcomes, {kpi: effect}, base_customers=base, level=level).revenue_total
+    return ValuePerUnit.per_unit(money["estimate"], money["ci_low"], money["ci_high"],
+                                 change=effect, level=level,
+                                 source=f"KPI model what-if, {base:,} customers")
 
 
 @dataclass
