@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from . import metrics
 from .errors import DataError
@@ -110,7 +109,7 @@ def post_purchase_share(touchpoints: pd.DataFrame, by: str | None = None,
     if by is not None:
         _need(tp, [by], "grouping", "post_purchase_share")
         frame[by] = tp[by].to_numpy()
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = metrics.z_value(level)
     rows = []
     groups = [((), frame)] if not keys else frame.groupby(keys, sort=False)
     for key, grp in groups:

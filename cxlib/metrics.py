@@ -98,7 +98,8 @@ def _keys(by: str | Sequence[str] | None) -> list[str]:
     return [] if by is None else ([by] if isinstance(by, str) else list(by))
 
 
-def _z(level: float) -> float:
+def z_value(level: float) -> float:
+    """Two-sided normal critical value for a confidence ``level`` (0.95 -> 1.96)."""
     if not 0 < level < 1:
         raise ValueError(f"level must be between 0 and 1, got {level}")
     return float(stats.norm.ppf(0.5 + level / 2))
@@ -113,7 +114,7 @@ def effective_n(weights: np.ndarray) -> float:
 def wilson_interval(share: np.ndarray | float, n: np.ndarray | float, level: float = 0.95
                     ) -> tuple[np.ndarray, np.ndarray]:
     """Wilson score interval for a share (0-1) from ``n`` answers (effective n if weighted)."""
-    z = _z(level)
+    z = z_value(level)
     p, n = np.asarray(share, dtype=float), np.asarray(n, dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
         centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
@@ -141,7 +142,7 @@ def nps_interval(promoters: np.ndarray | float, detractors: np.ndarray | float,
     """
     centre, var = _adjusted(np.asarray(promoters, float), np.asarray(detractors, float),
                             np.asarray(n, float))
-    half = _z(level) * np.sqrt(var)
+    half = z_value(level) * np.sqrt(var)
     return 100 * np.maximum(centre - half, -1.0), 100 * np.minimum(centre + half, 1.0)
 
 
@@ -227,7 +228,7 @@ def compare_nps(a: pd.DataFrame, b: pd.DataFrame | None = None, *, target: float
     """
     if (b is None) == (target is None):
         raise ValueError("compare_nps: give either b (a second group) or target (a benchmark)")
-    z = _z(level)
+    z = z_value(level)
     pa, da, na, ca = _one(a, score, weight)
     centre_a, var_a = _adjusted(np.array(pa * na), np.array(da * na), np.array(na))
     if b is not None:
@@ -309,7 +310,7 @@ def nps_trend(frame: pd.DataFrame, date: str = "response_date", freq: str = "M",
     pooled = nps(frame, score=score, weight=weight).iloc[0]
     p, d = pooled.promoters, pooled.detractors
     v = p + d - (p - d) ** 2
-    zb = _z(band_level)
+    zb = z_value(band_level)
     half = 100 * zb * np.sqrt(v / per["n_eff"])
     per["centre"] = 100 * (p - d)
     per["band_low"], per["band_high"] = per["centre"] - half, per["centre"] + half
@@ -337,7 +338,7 @@ def nps_sample_size(change: float | Sequence[float], promoters: float, detractor
         raise ValueError("nps_sample_size: change must not be 0")
     v = promoters + detractors - (promoters - detractors) ** 2
     factor = 2 if design == "two_sample" else 1
-    n = (_z(level) + stats.norm.ppf(power)) ** 2 * factor * v / delta**2
+    n = (z_value(level) + stats.norm.ppf(power)) ** 2 * factor * v / delta**2
     n_per = np.ceil(n).astype(int)
     return pd.DataFrame({"change": np.abs(delta) * 100, "n_per_sample": n_per,
                          "n_total": n_per * factor, "design": design})

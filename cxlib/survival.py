@@ -32,6 +32,7 @@ from threadpoolctl import threadpool_limits
 
 from .errors import ConvergenceWarning, DataError, ModelError, SmallSampleWarning
 from .plots import TEMPLATE
+from .metrics import z_value
 
 __all__ = ["durations", "kaplan_meier", "survival_at", "logrank", "cox", "survival_figure",
            "LogrankResult", "CoxResult", "UNIT_DAYS"]
@@ -166,7 +167,7 @@ def kaplan_meier(frame: pd.DataFrame, duration: str = "duration", event: str = "
     customers raise a :class:`SmallSampleWarning`. ``attrs["n"]`` holds n per group.
     """
     t, e = _check_survival(frame, duration, event, "kaplan_meier")
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     groups = _groups(frame, by, "kaplan_meier")
     parts, sizes = [], {}
     values = groups.to_numpy(dtype=object)
@@ -410,7 +411,7 @@ def cox(frame: pd.DataFrame, duration: str = "duration", event: str = "event",
             np.isfinite(res.bse)):
         warnings.warn("cox: the fit did not converge cleanly; hazard ratios may be unstable "
                       "(a level with no or all events?)", ConvergenceWarning, stacklevel=2)
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     beta, se = np.asarray(res.params), np.asarray(res.bse)
     names = list(X.columns)
     ns, evs = [], []

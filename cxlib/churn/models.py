@@ -37,6 +37,7 @@ from ..errors import ConvergenceWarning, DataError, ModelError, SmallSampleWarni
 from .columns import _coerce_like, _Prep, binary_target, infer_columns
 from .evaluation import (_auc, _bootstrap_metrics, calibration_figure, calibration_table,
                          gains_figure, gains_table, roc_figure)
+from ..metrics import z_value
 
 __all__ = ["fit", "ChurnModel", "binary_target", "infer_columns", "gains_table",
            "calibration_table"]
@@ -241,7 +242,7 @@ def _folds(y: np.ndarray, cv: int, seed: int, time: pd.Series | None
 
 
 def _logit_drivers(prep: _Prep, fitted: _LogitFit, level: float) -> pd.DataFrame:
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     rows = []
     for j, (name, base, kind) in enumerate(zip(prep.names_, prep.base_, prep.kind_of_)):
         b, var = fitted.params[j + 1], fitted.cov[j + 1, j + 1]
@@ -293,7 +294,7 @@ def _permutation_drivers(model: str, fitted: list, X: pd.DataFrame, y: np.ndarra
                 D = Z.copy()
                 D[:, block] = Z[rng.permutation(len(Z))][:, block]
                 drops[c].append(base - _auc(yt, score(D)))
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     rows = []
     for c, d in drops.items():
         d = np.asarray(d)

@@ -25,6 +25,7 @@ from scipy import stats
 from ..errors import DataError
 from ..schema import require_columns
 from ..plots import TEMPLATE
+from ..metrics import z_value
 
 __all__ = ["revenue_at_risk", "customer_value", "contact_list", "revenue_at_risk_figure"]
 
@@ -61,7 +62,7 @@ def revenue_at_risk(frame: pd.DataFrame, probability: pd.Series | np.ndarray,
                         "revenue_at_risk": p * stake})
     if by:
         per[by] = frame[by].to_numpy()
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     keys = per[by] if by else pd.Series("all", index=per.index)
     g = per.assign(_var=p * (1 - p) * stake**2, _stake=stake).groupby(keys.to_numpy())
     out = g.agg(n=("churn_probability", "size"), expected_churners=("churn_probability", "sum"),

@@ -21,6 +21,7 @@ from scipy import stats
 from ..errors import DataError
 from ..plots import TEMPLATE
 from ._did import DiDResult, kpi_observations
+from ..metrics import z_value
 
 __all__ = ["ValuePerUnit", "retention_value", "rollout_value", "decide", "Decision",
            "RECOMMENDATIONS"]
@@ -53,7 +54,7 @@ class ValuePerUnit:
 
     @property
     def sd(self) -> float:
-        return (self.ci_high - self.ci_low) / (2 * stats.norm.ppf(0.5 + self.level / 2))
+        return (self.ci_high - self.ci_low) / (2 * z_value(self.level))
 
     def summary(self) -> str:
         return (f"{self.mean:,.0f} {self.unit} ({self.level:.0%} CI {self.ci_low:,.0f} to "
@@ -98,7 +99,7 @@ def retention_value(tables: dict[str, pd.DataFrame], kpi: str, before: str | pd.
     base = customers if customers is not None else int(cust["churn_date"].isna().sum())
     revenue = float(cust.loc[cust["churn_date"].isna(), "monthly_revenue"].mean())
     scale = -base * rate * revenue * horizon_months  # a lower churn is worth money
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     lo_v, hi_v = sorted((scale * (slope - z * se), scale * (slope + z * se)))
     return ValuePerUnit(scale * slope, lo_v, hi_v, unit="JPY per year per +1.0 of the KPI",
                         source=(f"retention: {base:,} customers x {rate:.2f} {kpi} observations "
@@ -226,7 +227,7 @@ def decide(effect: DiDResult | tuple[float, float], threshold: float, *,
         (est, se), name, pre_p = effect, kpi or "the KPI", np.nan
     if not np.isfinite(est) or not np.isfinite(se) or se < 0:
         raise DataError(f"decide: the effect needs a finite estimate and SE (got {est}, {se})")
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     lo, hi = est - z * se, est + z * se
     sd = max(se, 1e-12)
     p_thr = float(stats.norm.sf(threshold, est, sd))

@@ -26,6 +26,7 @@ from threadpoolctl import ThreadpoolController
 from ..errors import DataError, ModelError, SmallSampleWarning
 from ..plots import TEMPLATE
 from ._groups import CONTROL, PILOT
+from ..metrics import z_value
 
 __all__ = ["KPIS", "kpi_observations", "difference_in_differences", "evaluate_pilot",
            "effects_table", "effects_plot",
@@ -257,7 +258,7 @@ def difference_in_differences(
     x = np.column_stack([np.ones(len(y)), treated, month_fe, treated * post])
     res = _fit(y, x, cust_codes)
     b, se = float(res.params[-1]), float(res.bse[-1])
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     n_pilot = int(len(np.unique(cust_codes[treated == 1])))
     n_control = int(len(np.unique(cust_codes[treated == 0])))
     rows = []

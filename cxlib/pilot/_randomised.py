@@ -16,11 +16,11 @@ from itertools import combinations
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from scipy import stats
 
 from ..errors import DataError, SmallSampleWarning
 from ..plots import TEMPLATE
 from ._groups import CONTROL, PILOT
+from ..metrics import z_value
 
 __all__ = ["customer_pre_post", "cuped_difference", "CupedResult", "nps_difference",
            "randomisation_test", "RandomisationResult"]
@@ -79,7 +79,7 @@ class CupedResult:
         t = pd.DataFrame({"method": ["raw difference", "CUPED"],
                           "est": [self.raw_estimate, self.estimate],
                           "se": [self.raw_se, self.se]})
-        z = stats.norm.ppf(0.5 + self.level / 2)
+        z = z_value(self.level)
         fig = go.Figure(go.Scatter(x=t["est"], y=t["method"], mode="markers",
                                    error_x=dict(type="data", array=z * t["se"], color="#333")))
         fig.add_vline(x=0, line_color="#888")
@@ -121,7 +121,7 @@ def cuped_difference(frame: pd.DataFrame, outcome: str = "post", covariate: str 
     adj = y - theta * xc
     raw, raw_se = _welch(y[is_p], y[~is_p])
     est, se = _welch(adj[is_p], adj[~is_p])
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     reduction = 1 - float(np.var(adj, ddof=1) / np.var(y, ddof=1)) if np.var(y) > 0 else 0.0
     return CupedResult(est, se, est - z * se, est + z * se, level, raw, raw_se, theta, reduction,
                        n_p, n_c, int(has.sum()))
@@ -150,7 +150,7 @@ def nps_difference(responses: pd.DataFrame, groups: pd.Series,
     g = r["customer_id"].map(groups).to_numpy()
     s = r["nps"].astype(float).to_numpy()
     score = 100.0 * ((s >= 9).astype(float) - (s <= 6).astype(float))
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     rows, var = [], {}
     for name in (PILOT, CONTROL):
         m = g == name

@@ -22,6 +22,7 @@ from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 from ..errors import DataError, ModelError, SmallSampleWarning, StatisticalWarning
 from ..plots import TEMPLATE
 from ._segmenter import DISSATISFIED, EMOTIONALLY_SATISFIED, RATIONALLY_ONLY
+from ..metrics import z_value
 
 CONTROLS: tuple[str, ...] = ("tenure_months", "acquisition_channel", "plan")
 RESEARCH_REDUCTION = 0.37   # published: about 37% lower account closure (emotionally satisfied)
@@ -159,7 +160,7 @@ def churn_test(panel: pd.DataFrame, segment: str = "segment",
         if sizes[name] < min_n:
             warnings.warn(f"churn test: segment {name!r} has only {sizes[name]} customers",
                           SmallSampleWarning, stacklevel=2)
-    z = float(stats.norm.ppf(0.5 + level / 2))
+    z = z_value(level)
     ta, tb = f"segment[{rational}]", f"segment[{emotional}]"
     notes: list[str] = []
 
