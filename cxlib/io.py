@@ -14,7 +14,7 @@ import pandas as pd
 
 from . import paths
 from .errors import DataError
-from .schema import CONTRACT, validate, validate_company
+from .schema import CONTRACT, date_columns, validate, validate_company
 from .surveyio import read_survey  # survey platform exports (Qualtrics, SurveyMonkey, Forms)
 
 __all__ = ["read_table", "load_tables", "load_sample", "load_truth", "load_latent",
@@ -22,12 +22,6 @@ __all__ = ["read_table", "load_tables", "load_sample", "load_truth", "load_laten
 
 CSV_ENCODINGS = ("utf-8-sig", "cp932")
 """Tried in order; CP932 (Windows Japanese) rather than shift_jis, which fails on ①㈱～."""
-
-
-def _date_columns(table: str) -> list[str]:
-    schema = CONTRACT[table]
-    return [name for name, col in schema.columns.items()
-            if any("date/time" in (c.error or "") for c in col.checks)]
 
 
 def _read_csv(path: Path, table: str) -> pd.DataFrame:
@@ -46,7 +40,7 @@ def _read_csv(path: Path, table: str) -> pd.DataFrame:
             raise DataError(f"{path.name}: cannot parse as CSV ({exc})") from None
     else:
         raise DataError(f"{path.name}: not UTF-8 or CP932 text ({last})")
-    for col in _date_columns(table):
+    for col in date_columns(table):
         if col in frame.columns:
             parsed = pd.to_datetime(frame[col], errors="coerce", format="mixed")
             bad = parsed.isna() & frame[col].notna()

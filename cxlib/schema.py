@@ -30,7 +30,8 @@ from pandera.errors import SchemaError, SchemaErrors
 from .errors import DataError
 from .vocab import EMOTIONAL_ITEMS, JOURNEY_PHASES, RATIONAL_ITEMS
 
-__all__ = ["CONTRACT", "validate", "validate_company", "require_columns", "JOURNEY_PHASES"]
+__all__ = ["CONTRACT", "validate", "validate_company", "require_columns", "date_columns",
+           "JOURNEY_PHASES"]
 
 MAX_ROWS_SHOWN = 5
 
@@ -84,12 +85,15 @@ def _positive() -> pa.Check:
     return _check(lambda s: (_as_number(s) > 0).fillna(True).astype(bool), "must be > 0")
 
 
+_DATETIME_ERROR = "must be a date/time column (parse text with cxlib.io or pd.to_datetime)"
+
+
 def _datetime() -> pa.Check:
     def ok(s: pd.Series) -> pd.Series:
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             return pd.Series(True, index=s.index)
         return s.isna()
-    return _check(ok, "must be a date/time column (parse text with cxlib.io or pd.to_datetime)")
+    return _check(ok, _DATETIME_ERROR)
 
 
 def _boolean() -> pa.Check:
@@ -330,3 +334,9 @@ def require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) -> 
         more = " ..." if len(frame.columns) > 12 else ""
         raise DataError(f"{where}: column(s) {', '.join(map(repr, missing))} not found "
                         f"(columns present: {shown}{more})")
+
+
+def date_columns(table: str) -> list[str]:
+    """The columns of a contract table that must hold dates or timestamps."""
+    return [name for name, col in CONTRACT[table].columns.items()
+            if any(c.error == _DATETIME_ERROR for c in col.checks)]

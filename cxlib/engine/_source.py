@@ -26,7 +26,7 @@ from typing import Any, Protocol
 import pandas as pd
 
 from ..errors import DataError
-from ..schema import CONTRACT
+from ..schema import CONTRACT, date_columns
 from ._sql import ident
 
 __all__ = ["Source", "open_source", "using", "Fetch", "ENGINES"]
@@ -50,12 +50,6 @@ class _Backend(Protocol):
     def columns(self, table: str) -> dict[str, str]: ...
     def fetch(self, sql: str, params: dict[str, Any]) -> pd.DataFrame: ...
     def close(self) -> None: ...
-
-
-def _date_columns(table: str) -> list[str]:
-    schema = CONTRACT[table]
-    return [name for name, col in schema.columns.items()
-            if any("date/time" in (c.error or "") for c in col.checks)]
 
 
 def _is_utf8(path: Path, chunk: int = 1 << 20) -> bool:
@@ -152,7 +146,7 @@ class _DuckDB:
             path = _transcode(path, "cp932", Path(self._tmp.name))
         header = self._con.read_csv(str(path), header=True, all_varchar=True).columns
         dtype = {c: "VARCHAR" for c in header if c.endswith("_id")}
-        dtype.update({c: "TIMESTAMP" for c in _date_columns(table) if c in header})
+        dtype.update({c: "TIMESTAMP" for c in date_columns(table) if c in header})
         return self._con.read_csv(str(path), header=True, dtype=dtype)
 
     def tables(self) -> dict[str, str]:

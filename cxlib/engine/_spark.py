@@ -30,7 +30,7 @@ from typing import Any
 import pandas as pd
 
 from ..errors import DataError
-from ..schema import CONTRACT
+from ..schema import CONTRACT, date_columns
 
 __all__ = ["SparkBackend", "to_spark", "spark_session"]
 
@@ -182,12 +182,6 @@ def _duckdb_type(dtype) -> str:
     return dtype.simpleString().upper()
 
 
-def _date_columns(table: str) -> list[str]:
-    from ._source import _date_columns as dates
-
-    return dates(table) if table in CONTRACT else []
-
-
 class SparkBackend:
     """Spark SQL over the contract tables of a folder (temporary views in a private session)."""
 
@@ -278,7 +272,7 @@ class SparkBackend:
                    "encoding": "UTF-8"}
         reader = self._spark.read.options(**options)
         inferred = reader.option("inferSchema", "true").csv(str(path)).schema
-        dates = set(_date_columns(table))
+        dates = set(date_columns(table) if table in CONTRACT else [])
         fields = []
         for field in inferred.fields:
             if field.name.endswith("_id"):
