@@ -111,6 +111,10 @@ def test_figures_and_tables_are_consistent():
     for fig in (res.roc_figure(), res.calibration_figure(), res.gains_figure()):
         assert len(fig.data) >= 2
     assert "roc_auc" in res.summary()
+    bars = res.drivers_figure(top=3).data[0]
+    top = res.drivers.dropna(subset=["odds_ratio"]).head(3)
+    assert list(bars.y) == list(top["odds_ratio"][::-1])  # strongest at the top
+    assert list(bars.error_y.array) == pytest.approx(list((top["ci_high"] - top["odds_ratio"])[::-1]))
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from .columns import _coerce_like, _Prep, binary_target, infer_columns
 from .evaluation import (_auc, _bootstrap_metrics, calibration_figure, calibration_table,
                          gains_figure, gains_table, roc_figure)
 from ..metrics import z_value
+from ..plots import interval_bars
 
 __all__ = ["fit", "ChurnModel", "binary_target", "infer_columns", "gains_table",
            "calibration_table"]
@@ -196,6 +197,19 @@ class ChurnModel:
 
     def gains_figure(self, bins: int = 10) -> go.Figure:
         return gains_figure(self.gains_table(bins))
+
+    def drivers_figure(self, top: int = 12) -> go.Figure:
+        """The strongest drivers with 95% intervals: odds ratios (logistic) or permutation
+        importance as the drop in ROC-AUC (boosted)."""
+        n = len(self.y)
+        if self.model == "logistic":
+            shown = self.drivers.dropna(subset=["odds_ratio"]).head(top).iloc[::-1]
+            return interval_bars(shown.assign(n=n), x="term", y="odds_ratio",
+                                 title="Odds ratios of the strongest drivers (95% CI)",
+                                 y_title="odds ratio of churning in the horizon")
+        return interval_bars(self.drivers.head(top).assign(n=n), x="feature", y="importance",
+                             title="Permutation importance (drop in ROC-AUC, 95% CI)",
+                             y_title="drop in ROC-AUC")
 
 
 def _fit_one(model: str, X: pd.DataFrame, y: np.ndarray, kinds: dict[str, str], seed: int
