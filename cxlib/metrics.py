@@ -251,7 +251,8 @@ def compare_nps(a: pd.DataFrame, b: pd.DataFrame | None = None, *, target: float
     }])
 
 
-def nps_change(frame: pd.DataFrame, split: str | pd.Timestamp, by: str | None = None,
+def nps_change(frame: pd.DataFrame, split: str | pd.Timestamp,
+               by: str | Sequence[str] | None = None,
                months: int = 6, date: str = "response_date", score: str = "nps",
                weight: str | None = None, level: float = 0.95, min_n: int = 30) -> pd.DataFrame:
     """Which NPS changed: the ``months`` from ``split`` against the ``months`` before it.
@@ -259,7 +260,9 @@ def nps_change(frame: pd.DataFrame, split: str | pd.Timestamp, by: str | None = 
     One row per group with both NPS, the difference, its interval and p-value
     (:func:`compare_nps`), the Holm-adjusted p-value across groups (``p_holm``) and
     ``significant`` (``p_holm < 1 - level``). Groups below ``min_n`` in either
-    period are flagged ``small_sample``.
+    period are flagged ``small_sample``. With several groupings (``by=["journey_phase",
+    "channel"]``) the rows carry ``grouping`` and ``group`` and Holm runs over all of them
+    (one family of tests).
     """
     from statsmodels.stats.multitest import multipletests
 
@@ -269,15 +272,22 @@ def nps_change(frame: pd.DataFrame, split: str | pd.Timestamp, by: str | None = 
     when = pd.to_datetime(frame[date])
     prev = frame[(when >= split - pd.DateOffset(months=months)) & (when < split)]
     curr = frame[(when >= split) & (when < split + pd.DateOffset(months=months))]
-    groups = [(None, prev, curr)] if by is None else [
-        (g, prev[prev[by] == g], curr[curr[by] == g]) for g in sorted(frame[by].dropna().unique())]
+    several = by is not None and not isinstance(by, str)
+    groupings = list(by) if several else [by]
+    for col in groupings:
+        if col is not None and col not in frame.columns:
+            raise DataError(f"nps_change: grouping column {col!r} not found")
+    groups = [({}, prev, curr)] if by is None else [
+        ({"grouping": col, "group": g} if several else {col: g},
+         prev[prev[col] == g], curr[curr[col] == g])
+        for col in groupings for g in sorted(frame[col].dropna().unique())]
     rows = []
-    for g, p, c in groups:
+    for key, p, c in groups:
         if p[score].notna().sum() == 0 or c[score].notna().sum() == 0:
             continue
         row = compare_nps(c, p, score=score, weight=weight, level=level,
                           labels=("current", "previous")).iloc[0]
-        rows.append({**({by: g} if by else {}), "n_previous": row.n_b, "nps_previous": row.nps_b,
+        rows.append({**key, "n_previous": row.n_b, "nps_previous": row.nps_b,
                      "n_current": row.n_a, "nps_current": row.nps_a, "change": row.difference,
                      "ci_low": row.ci_low, "ci_high": row.ci_high, "p_value": row.p_value,
                      "small_sample": min(row.n_a, row.n_b) < min_n})

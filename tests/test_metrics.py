@@ -177,6 +177,13 @@ def test_nps_change_finds_the_planted_change_only():
     assert out.loc["a", "significant"] and out.loc["a", "change"] > 15
     assert not out.loc["b", "significant"] and not out.loc["c", "significant"]
     assert (out["p_holm"] >= out["p_value"]).all()
+    # two groupings are one family: Holm over all 3 + 2 groups, so p_holm can only grow
+    frame["h"] = rng.choice(["x", "y"], 6000)
+    both = cxlib.metrics.nps_change(frame, "2025-07-01", by=["g", "h"])
+    assert list(both["grouping"]) == ["g", "g", "g", "h", "h"]
+    a = both.set_index(["grouping", "group"]).loc[("g", "a")]
+    assert a["significant"] and a["p_holm"] >= out.loc["a", "p_holm"]
+    assert a["p_holm"] == pytest.approx(min(1.0, 5 * a["p_value"]))  # smallest p: times 5
 
 
 # -- trend, sample size --------------------------------------------------------------------------
