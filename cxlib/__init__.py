@@ -22,6 +22,7 @@ _FUNCTIONS: dict[str, str] = {
     "load_truth": "io",
     "read_table": "io",
     "read_survey": "io",
+    "open_data": "engine",
     "nps": "metrics",
     "compare_nps": "metrics",
     "nps_trend": "metrics",
@@ -71,6 +72,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
         pilot, plots, schema, segments, surveyio, survival, synth, text, vocab,
     )
     from .drivers import key_drivers  # noqa: F401
+    from .engine import open_data  # noqa: F401
     from .environment import environment_versions  # noqa: F401
     from .io import (  # noqa: F401
         load_latent, load_sample, load_tables, load_truth, read_survey, read_table,

@@ -20,18 +20,19 @@ import numpy as np
 import pandas as pd
 
 with warnings.catch_warnings():
-    # pandera imports pyspark.pandas when pyspark is installed (the Spark engine), which warns
+    # pandera's pandas backend imports pyspark.pandas when pyspark is installed (the Spark engine), which warns
     # that it does not support pandas 3; cxlib never converts through pyspark.pandas.
     warnings.filterwarnings("ignore", message="PySpark does not yet fully support pandas",
                             category=FutureWarning)
     import pandera.pandas as pa
+    import pandera.backends.pandas.builtin_checks  # noqa: F401  (imported by the first validate)
 from pandera.errors import SchemaError, SchemaErrors
 
 from .errors import DataError
 from .vocab import EMOTIONAL_ITEMS, JOURNEY_PHASES, RATIONAL_ITEMS
 
-__all__ = ["CONTRACT", "validate", "validate_company", "require_columns", "date_columns",
-           "JOURNEY_PHASES"]
+__all__ = ["CONTRACT", "validate", "validate_company", "unknown_customers", "require_columns",
+           "date_columns", "JOURNEY_PHASES"]
 
 MAX_ROWS_SHOWN = 5
 
@@ -306,21 +307,32 @@ def validate_company(tables: Mapping[str, pd.DataFrame],
             validate(frame, name, sources.get(name))
         except DataError as exc:
             problems.append(str(exc))
-    if not problems and "customers" in tables:
-        known = set(tables["customers"]["customer_id"])
-        for name in ("responses", "touchpoints"):
-            if name not in tables:
-                continue
-            ids = tables[name]["customer_id"].reset_index(drop=True)
-            bad = ~ids.isin(known)
-            if bad.any():
-                rows = list(np.flatnonzero(bad.to_numpy()) + 1)
-                problems.append(
-                    f"{sources.get(name, name)}: column 'customer_id' refers to customers not in "
-                    f"the customers table ({_rows_text(rows, list(ids[bad]))})")
+    if not problems:
+        problems = unknown_customers(tables, sources)
     if problems:
         raise DataError("\n".join(problems))
     return dict(tables)
+
+
+def unknown_customers(tables: Mapping[str, pd.DataFrame],
+                      sources: Mapping[str, str] | None = None) -> list[str]:
+    """Problems where ``responses`` or ``touchpoints`` name customers not in ``customers``."""
+    sources = sources or {}
+    problems: list[str] = []
+    if "customers" not in tables:
+        return problems
+    known = set(tables["customers"]["customer_id"])
+    for name in ("responses", "touchpoints"):
+        if name not in tables:
+            continue
+        ids = tables[name]["customer_id"].reset_index(drop=True)
+        bad = ~ids.isin(known)
+        if bad.any():
+            rows = list(np.flatnonzero(bad.to_numpy()) + 1)
+            problems.append(
+                f"{sources.get(name, name)}: column 'customer_id' refers to customers not in "
+                f"the customers table ({_rows_text(rows, list(ids[bad]))})")
+    return problems
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:

@@ -32,6 +32,22 @@ def ident(name: str, what: str = "column") -> str:
     return f'"{name}"'
 
 
+_LITERAL = re.compile(r"^[A-Za-z0-9_ -]{1,64}$")
+
+
+def literals(values: Sequence[str], what: str = "value") -> str:
+    """``values`` as a parenthesised list of SQL string literals, after checking each is a
+    plain word (letters, digits, underscores, spaces, hyphens)."""
+    values = list(values)
+    if not values:
+        raise ValueError(f"at least one {what} is needed")
+    for v in values:
+        if not isinstance(v, str) or not _LITERAL.match(v):
+            raise DataError(f"{what} {v!r} is not a plain word (letters, digits, underscores, "
+                            "spaces, hyphens)")
+    return "(" + ", ".join(f"'{v}'" for v in values) + ")"
+
+
 def idents(names: Sequence[str], what: str = "column") -> str:
     return ", ".join(ident(n, what) for n in names)
 
@@ -198,4 +214,114 @@ SELECT b.customer_id,
        CAST(b.cd IS NOT NULL AND b.cd < $stop AS BIGINT) AS churned_in_horizon
 FROM base AS b{joins}
 ORDER BY b.customer_id
+"""
+
+
+# -- touchpoint reductions (cxlib.engine._touchpoints) -------------------------------------------
+# Each reduces the event table to a group-, customer-, response- or observation-level table
+# that the pandas code then treats like its own reduction of an in-memory events table.
+
+# Events per value of a column (journey.response_rate, journey.pain_points). {by}: validated.
+EVENT_COUNTS = """
+SELECT {by}, count(*) AS n
+FROM {touchpoints}
+WHERE {by} IS NOT NULL
+GROUP BY {by}
+"""
+
+# journey.post_purchase_share: per customer (and group) the interactions after the first
+# purchase (a) of all interactions (m), then group sums from which the clustered ratio
+# estimator and its linearised variance follow. {purchase} / {exclude}: literal lists of event
+# types checked by :func:`literals`.
+PURCHASE_SPLIT = """
+WITH tp AS (
+    SELECT customer_id, "timestamp" AS ts, event_type{key_inner}
+    FROM {touchpoints}
+    WHERE event_type NOT IN {exclude}
+),
+first_buy AS (
+    SELECT customer_id, min(ts) AS first_ts
+    FROM tp WHERE event_type IN {purchase}
+    GROUP BY customer_id
+),
+per AS (
+    SELECT tp.customer_id{key_select},
+           CAST(count(*) FILTER (WHERE tp.ts > f.first_ts) AS DOUBLE) AS a,
+           CAST(count(*) AS DOUBLE) AS m
+    FROM tp JOIN first_buy AS f ON f.customer_id = tp.customer_id
+    WHERE tp.event_type NOT IN {purchase}
+    GROUP BY tp.customer_id{key_group}
+)
+SELECT {key_outer}count(*) AS k, sum(a) AS sa, sum(m) AS sm, sum(a * a) AS saa,
+       sum(a * m) AS sam, sum(m * m) AS smm
+FROM per
+{group_by}
+"""
+
+# journey.contact_effects: per answer, its customer's contacts in the window before it:
+# whether any first contact in it was unresolved (NULL: no first contact) and how many
+# repeat contacts. Bounds in ns: [answer day + 1 day - window, answer day + 1 day).
+CONTACT_HISTORY = """
+WITH r AS (
+    SELECT response_id, customer_id, epoch_ns(response_date) + $day_ns AS stop_ns
+    FROM {responses}
+    WHERE {score} IS NOT NULL
+),
+ev AS (
+    SELECT customer_id, epoch_ns("timestamp") AS ts_ns, event_type,
+           TRY_CAST(resolved_first_contact AS BOOLEAN) AS resolved_
+    FROM {touchpoints}
+    WHERE event_type IN ('contact', 'repeat_contact')
+)
+SELECT r.response_id,
+       max(CASE WHEN ev.event_type = 'contact'
+                THEN CAST(NOT coalesce(ev.resolved_, false) AS INTEGER) END) AS unresolved,
+       count(*) FILTER (WHERE ev.event_type = 'repeat_contact') AS repeats
+FROM r JOIN ev ON ev.customer_id = r.customer_id
+WHERE ev.ts_ns < r.stop_ns AND ev.ts_ns >= r.stop_ns - $window_ns
+GROUP BY r.response_id
+"""
+
+# First-contact resolution per customer (kpimodel.customer_kpis): mean and count of the
+# known resolved flags of first contacts.
+CONTACT_RESOLUTION = """
+SELECT customer_id, avg(y) AS fcr, count(y) AS n
+FROM (SELECT customer_id, CAST(TRY_CAST(resolved_first_contact AS BOOLEAN) AS DOUBLE) AS y
+      FROM {touchpoints} WHERE event_type = 'contact')
+GROUP BY customer_id
+"""
+
+# First contacts with a known outcome, one row each (pilot.kpi_observations
+# "first_contact_resolution"): the KPI's observations, a small slice of the events.
+CONTACT_OBSERVATIONS = """
+SELECT customer_id, "timestamp" AS "when", CAST(y AS DOUBLE) AS y
+FROM (SELECT customer_id, "timestamp", TRY_CAST(resolved_first_contact AS BOOLEAN) AS y
+      FROM {touchpoints} WHERE event_type = 'contact')
+WHERE y IS NOT NULL
+ORDER BY customer_id, "when"
+"""
+
+# Contract checks on the event table without loading it: missing required values and
+# customer ids unknown to the customers table (counts and up to 5 examples).
+EVENT_CHECKS = """
+SELECT count(*) FILTER (WHERE customer_id IS NULL) AS null_customer,
+       count(*) FILTER (WHERE "timestamp" IS NULL) AS null_timestamp,
+       count(*) FILTER (WHERE event_type IS NULL) AS null_event_type,
+       count(*) AS n
+FROM {touchpoints}
+"""
+
+UNKNOWN_CUSTOMERS = """
+SELECT t.customer_id, count(*) AS n
+FROM {touchpoints} AS t LEFT JOIN {customers} AS c ON c.customer_id = t.customer_id
+WHERE t.customer_id IS NOT NULL AND c.customer_id IS NULL
+GROUP BY t.customer_id
+ORDER BY n DESC, t.customer_id
+LIMIT 5
+"""
+
+UNKNOWN_CUSTOMER_COUNT = """
+SELECT count(*) AS n
+FROM {touchpoints} AS t LEFT JOIN {customers} AS c ON c.customer_id = t.customer_id
+WHERE t.customer_id IS NOT NULL AND c.customer_id IS NULL
 """

@@ -1,0 +1,140 @@
+"""The contract tables of a source as a mapping, with the event table left in the engine.
+
+``cxlib.open_data(source, engine)`` is what a notebook calls with its ``source`` and
+``engine`` parameters. The result behaves like the dict of :func:`cxlib.load_tables`
+(``data["customers"]``, ``"touchpoints" in data``) with two differences:
+
+- tables are read on first use, each validated against the contract (responses also
+  against the customers they name), and each read is recorded in ``data.log``;
+- the event table (``touchpoints``) is never read into pandas: ``data["touchpoints"]``
+  raises. The analyses that need events (journey, churn, KPI model, pilot) take ``data``
+  itself and reduce the events in the engine (:mod:`cxlib.engine._touchpoints`). Its
+  contract checks (required values, known customers) run in the engine when the data are
+  opened.
+
+Tables that lie in a folder as one ``<table>.parquet`` or ``<table>.csv`` file are read by
+:func:`cxlib.io.read_table` (the same reader and result as :func:`cxlib.load_tables`);
+tables in a DuckDB file, in Parquet part folders or under Spark come through the engine.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..errors import DataError
+from ..schema import CONTRACT, unknown_customers, validate
+from . import _sql
+from ._source import Fetch, Source, _find_table
+from ._touchpoints import check_events, raise_if
+
+__all__ = ["Data", "open_data", "EVENT_TABLES"]
+
+EVENT_TABLES = ("touchpoints",)
+"""Tables that stay in the engine: only their reductions come into pandas."""
+
+
+def _engine_args(engine: str) -> tuple[str, str | None]:
+    """``engine`` parameter -> (engine, Spark master): ``duckdb``, ``spark`` or a master."""
+    text = (engine or "duckdb").strip()
+    if text.lower() == "duckdb":
+        return "duckdb", None
+    if text.lower() == "spark":
+        return "spark", None
+    if text.startswith(("local", "spark://", "yarn", "k8s://", "mesos://")):
+        return "spark", text
+    raise DataError(f"engine {engine!r}: use duckdb, spark, or a Spark master such as "
+                    "local[2] or spark://host:7077")
+
+
+class Data(Mapping[str, pd.DataFrame]):
+    """Contract tables of a :class:`Source`, read on first use; events stay in the engine."""
+
+    def __init__(self, source: Source, check: bool = True) -> None:
+        self.source = source
+        self._frames: dict[str, pd.DataFrame] = {}
+        if check and source.has("touchpoints"):
+            raise_if(check_events(source))
+
+    def __repr__(self) -> str:
+        return (f"Data({self.source.location!r}, engine={self.source.engine!r}, "
+                f"tables={list(self)}, in pandas={list(self._frames)})")
+
+    def __iter__(self) -> Iterator[str]:
+        return iter([t for t in CONTRACT if self.source.has(t)])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and self.source.has(name)
+
+    def __getitem__(self, name: str) -> pd.DataFrame:
+        if name in EVENT_TABLES:
+            raise DataError(f"{name} ({self.source.location}) stays in the engine: it is "
+                            "event-level. Pass the data object itself to the analysis (for "
+                            "example journey.response_rate(responses, data)); it reduces the "
+                            "events where they lie")
+        if name not in self._frames:
+            if not self.source.has(name):
+                raise KeyError(name)
+            frame = self._read(name)
+            if name == "responses" and "customers" in self:
+                raise_if(unknown_customers({"customers": self["customers"], name: frame},
+                                           {name: self.source.tables[name]}))
+            self._frames[name] = frame
+        return self._frames[name]
+
+    def _read(self, name: str) -> pd.DataFrame:
+        from ..io import read_table  # io reads files; imported late (io imports heavy readers)
+
+        label = self.source.tables[name]
+        t0 = time.perf_counter()
+        hit = (_find_table(Path(self.source.location), name)
+               if Path(self.source.location).is_dir() else None)
+        if hit is not None and hit[0] in ("parquet", "csv"):
+            frame = read_table(hit[1], name)
+            self.source.log.append(Fetch(f"table {name}", len(frame), frame.shape[1],
+                                         time.perf_counter() - t0))
+            return frame
+        frame = self.source.fetch(f"SELECT * FROM {_sql.ident(name, 'table')}",
+                                  what=f"table {name}")
+        return validate(frame, name, source=f"{self.source.location}: {label}")
+
+    @property
+    def log(self) -> list[Fetch]:
+        return self.source.log
+
+    def crossed(self) -> pd.DataFrame:
+        """What came into pandas: one row per read or reduction (rows, columns, seconds)."""
+        return pd.DataFrame([vars(f) for f in self.source.log],
+                            columns=["what", "rows", "columns", "seconds"])
+
+    def close(self) -> None:
+        self.source.close()
+
+    def __enter__(self) -> Data:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_data(source: str | Path | Source, engine: str = "duckdb", *, spark: Any = None,
+              check: bool = True) -> Data:
+    """The contract tables at ``source`` (folder of Parquet/CSV files or DuckDB file).
+
+    ``engine``: ``"duckdb"`` (embedded, default), ``"spark"`` (the running session or
+    ``local[*]``) or a Spark master (``"local[2]"``, ``"spark://host:7077"``); ``spark`` a
+    running ``SparkSession`` to use instead. ``check``: run the event table's contract
+    checks in the engine now.
+    """
+    if isinstance(source, Source):
+        return Data(source, check=check)
+    kind, master = _engine_args(engine)
+    return Data(Source(source, engine=kind, spark=spark if spark is not None else master),
+                check=check)
