@@ -32,10 +32,12 @@ $(SAMPLE): $(wildcard cxlib/synth/*.py) cxlib/vocab.py | $(STAMP)
 data: $(SAMPLE)
 
 # 1,000,000 customers written in chunks straight to Parquet (docs/warehouse.md), with app
-# sessions for warehouse-scale event volume (about 100M touchpoint events).
+# sessions for warehouse-scale event volume (about 100M touchpoint events) and denser surveys
+# (every transactional touchpoint invited, a relationship wave every 2 months: about 4.7M
+# responses). The sample's defaults are untouched.
 data-large: $(STAMP)
 	$(BIN)/python -m cxlib.synth._large --out data/large --customers 1000000 --seed 20261122 \
-	  --app-sessions 6
+	  --app-sessions 6 --transactional-invite 1.0 --relationship-every 2
 
 report: $(STAMP) $(SAMPLE)
 	$(BIN)/cx report --run config/runs/daily.yml

@@ -15,7 +15,7 @@ import pytest
 
 import cxlib
 from cxlib import engine, synth
-from cxlib.synth._large import chunk_sizes, write_large
+from cxlib.synth._large import chunk_sizes, main, relationship_tenures, write_large
 
 N, CHUNK, SEED = 700, 250, 5
 
@@ -97,3 +97,37 @@ def test_engine_reads_the_written_data(large_dir, tables):
     got = engine.build_features(large_dir, "2025-01-01")
     pd.testing.assert_frame_equal(got, expected.sort_values("customer_id", ignore_index=True),
                                   check_exact=False, rtol=1e-12, atol=1e-12)
+
+
+def test_relationship_tenures():
+    assert relationship_tenures(12) == synth.Params().relationship_tenures  # the planted waves
+    assert relationship_tenures(2) == tuple(range(1, 36, 2))
+    assert relationship_tenures(1) == tuple(range(36))
+    assert relationship_tenures(6, months=24) == (3, 5, 11, 17, 23)
+    with pytest.raises(ValueError):
+        relationship_tenures(0)
+
+
+def test_survey_flags_raise_responses_and_defaults_keep_the_sample_params(tmp_path):
+    n, seed = 2_000, 7
+    default, dense = tmp_path / "default", tmp_path / "dense"
+    main(["--out", str(default), "--customers", str(n), "--seed", str(seed)])
+    main(["--out", str(dense), "--customers", str(n), "--seed", str(seed),
+          "--transactional-invite", "1.0", "--relationship-every", "2"])
+    # no flags: exactly the sample's parameters, so exactly write_large with Params()
+    assert cxlib.load_truth(default)["params"] == cxlib.load_truth(
+        write_large(tmp_path / "plain", n, seed=seed))["params"]
+    pd.testing.assert_frame_equal(pd.read_parquet(default / "responses.parquet"),
+                                  pd.read_parquet(tmp_path / "plain" / "responses.parquet"))
+    per_customer = {name: len(pd.read_parquet(d / "responses.parquet")) / n
+                    for name, d in (("default", default), ("dense", dense))}
+    assert 1.1 < per_customer["default"] < 1.6       # ~1.36 in the sample
+    assert 4.2 < per_customer["dense"] < 5.2         # ~4.7: what make data-large uses
+    kinds = pd.read_parquet(dense / "responses.parquet")["survey_type"].value_counts() / n
+    assert kinds["transactional"] > 2.0 and kinds["relationship"] > 2.0
+    # the journey is the same draw: surveys do not change the events
+    pd.testing.assert_frame_equal(pd.read_parquet(default / "touchpoints.parquet"),
+                                  pd.read_parquet(dense / "touchpoints.parquet"))
+    for bad in (["--transactional-invite", "1.5"], ["--relationship-every", "0"]):
+        with pytest.raises(SystemExit):
+            main(["--out", str(tmp_path / "bad"), "--customers", str(n), *bad])

@@ -15,6 +15,12 @@ latent truth. Files are written under temporary names and renamed at the end;
 ``truth.json`` is written last and marks the data as complete.
 
 Command line: ``python -m cxlib.synth._large --out data/large --customers 1000000``.
+The defaults are the bundled sample's parameters; ``--app-sessions`` (app sessions per
+active customer-month), ``--transactional-invite`` (share of transactional touchpoints
+followed by a survey invitation) and ``--relationship-every`` (months between relationship
+waves, see :func:`relationship_tenures`) make the data denser. ``make data-large`` uses
+6, 1.0 and 2: about 100 events and 4.7 responses per customer (half transactional, half
+relationship).
 """
 
 from __future__ import annotations
@@ -34,7 +40,7 @@ import pyarrow.parquet as pq
 
 from ._params import Params
 
-__all__ = ["write_large", "chunk_sizes"]
+__all__ = ["write_large", "chunk_sizes", "relationship_tenures"]
 
 ROW_TABLES = ("customers", "responses", "touchpoints", "latent")
 MIN_CHUNK = 100  # make_company's smallest company
@@ -49,6 +55,19 @@ def chunk_sizes(n_customers: int, chunk_customers: int) -> list[int]:
     k = -(-n_customers // chunk_customers)
     base, extra = divmod(n_customers, k)
     return [base + (i < extra) for i in range(k)]
+
+
+def relationship_tenures(every: int, months: int = Params.months) -> tuple[int, ...]:
+    """Tenures (months since signup) of the relationship survey waves, one every ``every`` months.
+
+    A wave in the month before every ``every``-month mark (tenure ``every - 1``,
+    ``2 * every - 1``, ...) plus the initial-use wave at tenure 3, below ``months``. ``every=12``
+    gives the planted waves ``(3, 11, 23, 35)`` (initial use, then before each renewal); 2
+    gives every odd tenure, 1 every month.
+    """
+    if every < 1:
+        raise ValueError(f"relationship waves must be at least 1 month apart, got {every}")
+    return tuple(sorted({t for t in (3, *range(every - 1, months, every)) if t < months}))
 
 
 def _format_ids(prefix: str, numbers: pa.Array, width: int) -> pa.Array:
@@ -188,8 +207,23 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--app-sessions", type=float, default=0.0,
                         help="app sessions per active customer-month (6 gives ~100M events "
                              "for 1M customers)")
+    parser.add_argument("--transactional-invite", type=float, default=Params.transactional_invite,
+                        help="share of transactional touchpoints (purchases, support contacts, "
+                             "store visits, ...) followed by a survey invitation; about a third "
+                             "of the invited answer (default %(default)s, the sample's)")
+    parser.add_argument("--relationship-every", type=int, default=12,
+                        help="months between relationship survey waves, plus a wave at tenure "
+                             "3; 12 (default) gives the sample's waves at tenures 3, 11, 23, 35")
     args = parser.parse_args(argv)
-    params = replace(Params(), app_sessions_per_month=args.app_sessions)
+    if not 0.0 <= args.transactional_invite <= 1.0:
+        parser.error(f"--transactional-invite must be in [0, 1], got {args.transactional_invite}")
+    if args.relationship_every < 1:
+        parser.error(f"--relationship-every must be at least 1, got {args.relationship_every}")
+    base = Params()
+    params = replace(base, app_sessions_per_month=args.app_sessions,
+                     transactional_invite=args.transactional_invite,
+                     relationship_tenures=relationship_tenures(args.relationship_every,
+                                                               base.months))
     write_large(args.out, args.customers, args.seed, args.chunk, params=params, progress=True)
     print(f"wrote {args.out}: customers, responses, touchpoints, kpis, financials, latent, "
           "truth.json")
