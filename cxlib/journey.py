@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
+from .engine import _touchpoints as events
 from .errors import DataError
 from .schema import require_columns
 from .vocab import in_journey_order
@@ -61,29 +62,30 @@ def journey_metrics(responses: pd.DataFrame, by: str | Sequence[str] = ("journey
     return in_journey_order(out, keys[0]) if keys[0] == "journey_phase" else out
 
 
-def response_rate(responses: pd.DataFrame, touchpoints: pd.DataFrame, by: str = "touchpoint",
+def response_rate(responses: pd.DataFrame, touchpoints: events.Events, by: str = "touchpoint",
                   level: float = 0.95, min_n: int = 30) -> pd.DataFrame:
     """Answers per interaction for touchpoints that are surveyed (Wilson interval).
 
     ``interactions`` counts ``touchpoints`` events, ``answers`` transactional responses
     for the same ``by`` value. Without invitation counts this is a floor on the true
     response rate (not every interaction is invited). Relationship surveys are left out.
+    ``touchpoints``: the events (DataFrame) or a source (:func:`cxlib.open_data`), whose
+    events are counted in the engine.
     """
     _need(responses, [by], "grouping", "response_rate")
-    _need(touchpoints, [by], "grouping", "response_rate")
     r = responses
     if "survey_type" in r.columns:
         r = r[r["survey_type"] != "relationship"]
     answers = r.groupby(by).size().rename("answers")
-    events = touchpoints.groupby(by).size().rename("interactions")
-    t = pd.concat([events, answers], axis=1, join="inner").reset_index()
+    counts = events.event_counts(touchpoints, by, "response_rate").rename("interactions")
+    t = pd.concat([counts, answers], axis=1, join="inner").reset_index()
     t["rate"] = t["answers"] / t["interactions"]
     t["ci_low"], t["ci_high"] = metrics.wilson_interval(t["rate"], t["interactions"], level)
     t["small_sample"] = t["interactions"] < min_n
     return t.sort_values("rate", ascending=False, ignore_index=True)
 
 
-def post_purchase_share(touchpoints: pd.DataFrame, by: str | None = None,
+def post_purchase_share(touchpoints: events.Events, by: str | None = None,
                         purchase_types: Sequence[str] = ("purchase",),
                         exclude_event_types: Sequence[str] = ("exposure",),
                         level: float = 0.95) -> pd.DataFrame:
@@ -92,41 +94,31 @@ def post_purchase_share(touchpoints: pd.DataFrame, by: str | None = None,
     Interactions are ``touchpoints`` events except ``exclude_event_types`` (ad exposures by
     default) and the purchases themselves; customers without a purchase are left out.
     The interval treats customers as clusters (ratio estimator, linearised variance), since
-    one customer's interactions are not independent.
+    one customer's interactions are not independent. ``touchpoints``: the events or a source
+    (:func:`cxlib.open_data`); the per-customer counts are then summed in the engine.
     """
-    _need(touchpoints, ["customer_id", "timestamp", "event_type"], "touchpoints",
-          "post_purchase_share")
-    tp = touchpoints[~touchpoints["event_type"].isin(list(exclude_event_types))]
-    buys = tp[tp["event_type"].isin(list(purchase_types))]
-    first = buys.groupby("customer_id")["timestamp"].min()
-    if first.empty:
+    sums = events.purchase_split(touchpoints, by, purchase_types, exclude_event_types,
+                                 "post_purchase_share")
+    if sums.empty or not sums["k"].sum():
         raise DataError(f"post_purchase_share: no events of type {list(purchase_types)}")
-    tp = tp[~tp["event_type"].isin(list(purchase_types))]
-    tp = tp[tp["customer_id"].isin(first.index)]
-    after = (tp["timestamp"] > tp["customer_id"].map(first)).to_numpy()
-    frame = pd.DataFrame({"customer_id": tp["customer_id"].to_numpy(), "after": after})
-    keys = [] if by is None else [by]
-    if by is not None:
-        _need(tp, [by], "grouping", "post_purchase_share")
-        frame[by] = tp[by].to_numpy()
     z = metrics.z_value(level)
-    rows = []
-    groups = [((), frame)] if not keys else frame.groupby(keys, sort=False)
-    for key, grp in groups:
-        per = grp.groupby("customer_id")["after"].agg(["sum", "size"])
-        a, m = per["sum"].to_numpy(float), per["size"].to_numpy(float)
-        share = a.sum() / m.sum()
-        k = len(per)
-        se = np.sqrt(np.sum((a - share * m) ** 2) / (k * (k - 1))) / m.mean() if k > 1 else np.nan
-        rows.append({**dict(zip(keys, key if isinstance(key, tuple) else (key,))),
-                     "interactions": int(m.sum()), "after_purchase": int(a.sum()),
-                     "customers": k, "share": share, "ci_low": max(share - z * se, 0.0),
-                     "ci_high": min(share + z * se, 1.0)})
-    out = pd.DataFrame(rows)
+    k = sums["k"].to_numpy(float)
+    sa, sm = sums["sa"].to_numpy(float), sums["sm"].to_numpy(float)
+    share = sa / sm
+    # sum over customers of (a - share * m)^2, expanded into the group sums
+    ss = sums["saa"] - 2 * share * sums["sam"] + share**2 * sums["smm"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        se = np.where(k > 1, np.sqrt(np.clip(ss, 0, None) / (k * (k - 1))) / (sm / k), np.nan)
+    out = pd.DataFrame({"interactions": sm.astype(int), "after_purchase": sa.astype(int),
+                        "customers": k.astype(int), "share": share,
+                        "ci_low": np.maximum(share - z * se, 0.0),
+                        "ci_high": np.minimum(share + z * se, 1.0)})
+    if by is not None:
+        out.insert(0, by, sums[by].to_numpy())
     return in_journey_order(out, by) if by == "journey_phase" else out
 
 
-def pain_points(responses: pd.DataFrame, touchpoints: pd.DataFrame | None = None,
+def pain_points(responses: pd.DataFrame, touchpoints: events.Events | None = None,
                 importance: Mapping[str, float] | pd.Series | None = None,
                 importance_by: str = "organisation", by: str = "touchpoint", score: str = "nps",
                 level: float = 0.95, min_n: int = 30) -> pd.DataFrame:
@@ -155,8 +147,7 @@ def pain_points(responses: pd.DataFrame, touchpoints: pd.DataFrame | None = None
     t["low_share"] = t["low_count"] / t["n"]
     t["low_low"], t["low_high"] = metrics.wilson_interval(t["low_share"], t["n"], level)
     if touchpoints is not None:
-        _need(touchpoints, [by], "grouping", "pain_points")
-        volume = touchpoints.groupby(by).size()
+        volume = events.event_counts(touchpoints, by, "pain_points")
         t["interactions"] = t[by].map(volume).fillna(0).astype(int)
         t["volume_share"] = t["interactions"] / volume.sum()
     else:
@@ -221,7 +212,7 @@ class ContactEffects:
                              y_title=f"NPS (points, {self.level:.0%} CI)")
 
 
-def contact_effects(responses: pd.DataFrame, touchpoints: pd.DataFrame, window_days: int = 90,
+def contact_effects(responses: pd.DataFrame, touchpoints: events.Events, window_days: int = 90,
                     score: str = "nps", weight: str | None = None, level: float = 0.95,
                     min_n: int = 30) -> ContactEffects:
     """NPS by the customer's contacts in the ``window_days`` before each answer.
@@ -229,29 +220,20 @@ def contact_effects(responses: pd.DataFrame, touchpoints: pd.DataFrame, window_d
     First contacts are ``event_type == "contact"`` with ``resolved_first_contact``; repeat
     contacts are ``event_type == "repeat_contact"``. Each answer falls in one group:
     ``no contact``, ``resolved`` (all first contacts resolved) or ``unresolved`` (at least
-    one not resolved); and by repeat contacts ``0``, ``1``, ``2+``.
+    one not resolved; a first contact of unknown outcome counts as resolved); and by repeat
+    contacts ``0``, ``1``, ``2+``. ``touchpoints``: the events, or a source
+    (:func:`cxlib.open_data`) whose ``responses`` table ``responses`` was taken from: the
+    contacts before each answer are then found in the engine.
     """
     _need(responses, ["response_id", "customer_id", "response_date", score], "responses",
           "contact_effects")
-    _need(touchpoints, ["customer_id", "timestamp", "event_type", "resolved_first_contact"],
-          "touchpoints", "contact_effects")
     r = responses[responses[score].notna()].reset_index(drop=True)
-    ev = touchpoints[touchpoints["event_type"].isin(["contact", "repeat_contact"])]
-    ev = ev[["customer_id", "timestamp", "event_type", "resolved_first_contact"]]
-    pairs = r[["response_id", "customer_id", "response_date"]].merge(ev, on="customer_id")
-    end = pairs["response_date"] + pd.Timedelta(days=1)  # answers are dated to the day
-    start = end - pd.Timedelta(days=window_days)
-    inside = (pairs["timestamp"] < end) & (pairs["timestamp"] >= start)
-    pairs = pairs[inside]
-    first = pairs[pairs["event_type"] == "contact"]
-    unresolved = first.assign(u=~first["resolved_first_contact"].astype("boolean").fillna(True)
-                              ).groupby("response_id")["u"].any()
-    repeats = pairs[pairs["event_type"] == "repeat_contact"].groupby("response_id").size()
-    history = r["response_id"].map(unresolved)
+    hist = events.contact_history(touchpoints, r, window_days, score, "contact_effects"
+                                  ).set_index("response_id")
+    history = r["response_id"].map(hist["unresolved"])
     r = r.assign(contact_history=np.where(history.isna(), "no contact",
-                                          np.where(history.astype("boolean").fillna(False),
-                                                   "unresolved", "resolved")),
-                 repeat_contacts=r["response_id"].map(repeats).fillna(0).astype(int)
+                                          np.where(history > 0, "unresolved", "resolved")),
+                 repeat_contacts=r["response_id"].map(hist["repeats"]).fillna(0).astype(int)
                  .clip(upper=2).map({0: "0", 1: "1", 2: "2+"}))
     kw = dict(score=score, weight=weight, level=level, min_n=min_n)
     by_res = metrics.nps(r, by="contact_history", **kw)

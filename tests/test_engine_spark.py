@@ -243,3 +243,24 @@ def test_bad_spark_locations(spark, tmp_path, small_company):
         engine.Source(tmp_path, engine="spark", spark="local[3]")
     with pytest.raises(ValueError, match="spark= is for engine='spark'"):
         engine.Source(tmp_path, spark=spark)
+
+
+def test_touchpoint_reductions_equal_duckdb(sources, small_company):
+    """Every reduction the notebooks push down: Spark = DuckDB (and so = pandas)."""
+    from cxlib.engine import touchpoints as T
+
+    duck, sp = sources
+    for by in ("touchpoint", "event_type"):
+        pd.testing.assert_series_equal(T.event_counts(duck, by), T.event_counts(sp, by))
+    for by in (None, "journey_phase"):
+        a, b = (T.purchase_split(s, by, ["purchase"], ["exposure"]) for s in (duck, sp))
+        if by:
+            a, b = (x.sort_values(by, ignore_index=True) for x in (a, b))
+        pd.testing.assert_frame_equal(a, b, rtol=1e-12)
+    resp = small_company.responses
+    pd.testing.assert_frame_equal(T.contact_history(duck, resp, 90),
+                                  T.contact_history(sp, resp, 90))
+    pd.testing.assert_frame_equal(T.contact_resolution(duck), T.contact_resolution(sp))
+    pd.testing.assert_frame_equal(T.contact_observations(duck), T.contact_observations(sp))
+    assert T.last_event(duck) == T.last_event(sp)
+    assert T.check_events(sp) == T.check_events(duck) == []

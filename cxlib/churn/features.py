@@ -120,7 +120,16 @@ def build_features(tables: Mapping[str, pd.DataFrame], snapshot: str | pd.Timest
     fixed at signup. Returns one row per customer active at the snapshot: ``customer_id``,
     the features in :data:`FEATURE_DESCRIPTIONS` that the tables allow, and
     ``churned_in_horizon`` (0/1). ``attrs`` records snapshot, horizon end and notes.
+
+    ``tables`` may be :func:`cxlib.open_data`: the whole build then runs in the engine
+    (:func:`cxlib.engine.build_features`, rows sorted by ``customer_id``).
     """
+    from ..engine import _touchpoints as events
+
+    if events.is_pushed_down(tables):
+        from ..engine import build_features as pushed_down
+
+        return pushed_down(tables.source, snapshot, horizon, window_days, static)
     if "customers" not in tables:
         raise DataError("build_features: tables need a 'customers' table")
     cust = tables["customers"]

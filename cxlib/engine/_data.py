@@ -105,6 +105,13 @@ class Data(Mapping[str, pd.DataFrame]):
                                   what=f"table {name}")
         return validate(frame, name, source=f"{self.source.location}: {label}")
 
+    def sizes(self) -> dict[str, int]:
+        """Rows per table, counted in the engine (no table is read for it)."""
+        return {name: int(self.source.fetch(f"SELECT count(*) AS n FROM "
+                                            f"{_sql.ident(name, 'table')}",
+                                            what=f"rows of {name}").iloc[0, 0])
+                for name in self}
+
     @property
     def log(self) -> list[Fetch]:
         return self.source.log

@@ -259,7 +259,8 @@ FROM per
 """
 
 # journey.contact_effects: per answer, its customer's contacts in the window before it:
-# whether any first contact in it was unresolved (NULL: no first contact) and how many
+# whether any first contact in it was unresolved (unknown outcome: resolved; NULL: no first
+# contact) and how many
 # repeat contacts. Bounds in ns: [answer day + 1 day - window, answer day + 1 day).
 CONTACT_HISTORY = """
 WITH r AS (
@@ -275,7 +276,7 @@ ev AS (
 )
 SELECT r.response_id,
        max(CASE WHEN ev.event_type = 'contact'
-                THEN CAST(NOT coalesce(ev.resolved_, false) AS INTEGER) END) AS unresolved,
+                THEN CAST(NOT coalesce(ev.resolved_, true) AS INTEGER) END) AS unresolved,
        count(*) FILTER (WHERE ev.event_type = 'repeat_contact') AS repeats
 FROM r JOIN ev ON ev.customer_id = r.customer_id
 WHERE ev.ts_ns < r.stop_ns AND ev.ts_ns >= r.stop_ns - $window_ns

@@ -104,7 +104,8 @@ def contact_history(events: Events, responses: pd.DataFrame | Source | None, win
                     score: str = "nps", fn: str = "contact_history") -> pd.DataFrame:
     """Per answer (``response_id``) whose customer had first or repeat contacts in the
     ``window_days`` up to the end of the answer's day: ``unresolved`` (1 when a first contact
-    in the window was not resolved, 0 when all were, missing when there was none) and
+    in the window was not resolved, 0 when all were resolved or of unknown outcome, missing
+    when there was none) and
     ``repeats`` (repeat contacts in the window). Answers without contacts are absent.
 
     In pandas ``responses`` is the answers frame; pushed down, the answers are the source's
@@ -121,7 +122,8 @@ def contact_history(events: Events, responses: pd.DataFrame | Source | None, win
         inside = (pairs["timestamp"] < stop) & (pairs["timestamp"] >= stop - window_days * day)
         pairs = pairs[inside]
         first = pairs["event_type"] == "contact"
-        unresolved = (~pairs["resolved_first_contact"].astype("boolean").fillna(False)
+        # a first contact whose outcome is unknown counts as resolved (no evidence of failure)
+        unresolved = (~pairs["resolved_first_contact"].astype("boolean").fillna(True)
                       ).astype(float).where(first)
         frame = pd.DataFrame({"response_id": pairs["response_id"].to_numpy(),
                               "unresolved": unresolved.to_numpy(),
@@ -174,8 +176,10 @@ def contact_observations(events: Events, fn: str = "contact_observations") -> pd
                              "y": tp["resolved_first_contact"].to_numpy(dtype=float)})
     src = _src(events)
     src.require(TABLE, need, fn)
-    return src.fetch(_sql.CONTACT_OBSERVATIONS.format(touchpoints=_table(src)),
-                     what="touchpoints: first contacts with a known outcome")
+    out = src.fetch(_sql.CONTACT_OBSERVATIONS.format(touchpoints=_table(src)),
+                    what="touchpoints: first contacts with a known outcome")
+    out["when"] = out["when"].astype("datetime64[ns]")  # one resolution whatever the engine
+    return out
 
 
 def last_event(events: Events) -> pd.Timestamp:

@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..engine import _touchpoints as events
 from ..errors import DataError
 from ..schema import require_columns
 from ..vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
@@ -53,21 +54,26 @@ def _need(frame: pd.DataFrame, name: str, cols: list[str]) -> None:
 
 
 def customer_kpis(tables: dict[str, pd.DataFrame], horizon_months: int = 12) -> pd.DataFrame:
-    """Customer-level KPIs and outcomes (see module doc), indexed by ``customer_id``."""
+    """Customer-level KPIs and outcomes (see module doc), indexed by ``customer_id``.
+
+    ``tables``: the contract tables as a dict, or :func:`cxlib.open_data` (first-contact
+    resolution per customer is then computed in the engine; the events never load).
+    """
     for name in ("customers", "responses", "touchpoints"):
         if name not in tables:
             raise DataError(f"customer_kpis: table {name!r} missing (need customers, "
                             "responses, touchpoints)")
-    cust, resp, tp = tables["customers"], tables["responses"], tables["touchpoints"]
+    cust, resp = tables["customers"], tables["responses"]
+    # the events: the in-memory table, or the source itself (reduced in the engine)
+    tp = tables if events.is_pushed_down(tables) else tables["touchpoints"]
     _need(cust, "customers", ["customer_id", "signup_date", "churned", "churn_date",
                               "monthly_revenue"])
     _need(resp, "responses", ["customer_id", "response_date", "organisation", "nps", "csat",
                               "ces"])
-    _need(tp, "touchpoints", ["customer_id", "timestamp", "event_type", "resolved_first_contact"])
     if "survey_type" not in resp.columns:
         raise DataError("customer_kpis: responses need 'survey_type' (transactional / "
                         "relationship) to separate touchpoint from relationship KPIs")
-    end = max(pd.Timestamp(tp["timestamp"].max()), pd.Timestamp(resp["response_date"].max()))
+    end = max(events.last_event(tp), pd.Timestamp(resp["response_date"].max()))
 
     rel = resp[resp["survey_type"] == "relationship"].sort_values(["customer_id", "response_date"])
     first = rel.drop_duplicates("customer_id", keep="first").set_index("customer_id")
@@ -90,11 +96,9 @@ def customer_kpis(tables: dict[str, pd.DataFrame], horizon_months: int = 12) -> 
         for org in mean.columns:
             out[f"{score}_{org}"] = mean[org].reindex(out.index)
             out[f"n_{score}_{org}"] = count[org].reindex(out.index).fillna(0).astype(int)
-    contacts = tp[tp["event_type"] == "contact"]
-    g = contacts.assign(_v=contacts["resolved_first_contact"].astype("Float64").astype(float)
-                        ).groupby("customer_id")["_v"]
-    out["first_contact_resolution"] = g.mean().reindex(out.index)
-    out["n_first_contact_resolution"] = g.count().reindex(out.index).fillna(0).astype(int)
+    fcr = events.contact_resolution(tp, "customer_kpis")
+    out["first_contact_resolution"] = fcr["fcr"].reindex(out.index)
+    out["n_first_contact_resolution"] = fcr["n"].reindex(out.index).fillna(0).astype(int)
 
     c = cust.set_index("customer_id")
     c = c.reindex(out.index)

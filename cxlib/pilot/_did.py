@@ -23,6 +23,7 @@ import statsmodels.api as sm
 from scipy import stats
 from threadpoolctl import ThreadpoolController
 
+from ..engine import _touchpoints as events
 from ..errors import DataError, ModelError, SmallSampleWarning
 from ..plots import TEMPLATE
 from ._groups import CONTROL, PILOT
@@ -62,10 +63,9 @@ def _nps_0_10(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 
 def _fcr(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    tp = t["touchpoints"]
-    tp = tp[(tp["event_type"] == "contact") & tp["resolved_first_contact"].notna()]
-    return pd.DataFrame({"customer_id": tp["customer_id"], "when": tp["timestamp"],
-                         "y": tp["resolved_first_contact"].astype(float)})
+    # first contacts with a known outcome, from the events in memory or in the engine
+    return events.contact_observations(t if events.is_pushed_down(t) else t["touchpoints"],
+                                       "first_contact_resolution")
 
 
 def _churn(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
