@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, ModelError, SmallSampleWarning
+from .measurement import weighted_corr
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -228,6 +229,11 @@ def _importance(data: pd.DataFrame, outcome: str, drivers: list[str], method: st
     values = data[[*drivers, outcome]].to_numpy(dtype=float)
     corr = (np.corrcoef(values, rowvar=False) if not np.isnan(values).any()
             else data[[*drivers, outcome]].corr().to_numpy())  # pairwise complete
+    return _linear_importance(corr, method)
+
+
+def _linear_importance(corr: np.ndarray, method: str) -> np.ndarray:
+    """Importance from the correlation matrix of ``[*drivers, outcome]``."""
     rxx, rxy = corr[:-1, :-1], corr[:-1, -1]
     if not np.isfinite(corr).all():
         raise np.linalg.LinAlgError("undefined correlation")
@@ -273,11 +279,16 @@ def key_drivers(frame: pd.DataFrame, outcome: str, drivers: Sequence[str],
     rng = np.random.default_rng(seed)
     boots, failed = [], 0
     values = data.to_numpy()
+    linear = data[[*drivers, outcome]].to_numpy(dtype=float)
     for _ in range(n_boot):
-        sample = pd.DataFrame(values[rng.integers(0, len(values), len(values))],
-                              columns=data.columns)
+        rows = rng.integers(0, len(values), len(values))
         try:
-            est = _importance(sample, outcome, drivers, method, is_binary)
+            if is_binary:
+                sample = pd.DataFrame(values[rows], columns=data.columns)
+                est = _importance(sample, outcome, drivers, method, is_binary)
+            else:  # the resample as row counts: same draws, no copy of the rows
+                counts = np.bincount(rows, minlength=len(values)).astype(float)
+                est = _linear_importance(weighted_corr(linear, counts), method)
             if not np.isfinite(est).all():
                 raise np.linalg.LinAlgError("non-finite")
             boots.append(est)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["cronbach_alpha", "dillon_goldstein_rho", "block_eigenvalues",
+__all__ = ["weighted_corr", "component_loadings", "cronbach_alpha", "dillon_goldstein_rho", "block_eigenvalues",
            "composite_reliability", "ave", "rho_a", "htmt", "fornell_larcker",
            "item_correlations", "first_component_loadings", "MISSING_POLICIES"]
 
@@ -89,6 +89,35 @@ def item_correlations(items: pd.DataFrame, missing: Missing = "error") -> pd.Dat
     return corr
 
 
+def weighted_corr(values: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Correlation matrix of the columns of ``values`` with row frequency weights ``w``.
+
+    Equal to the correlation of the data with row i repeated ``w[i]`` times: a bootstrap
+    resample is its counts (``np.bincount`` of the drawn rows), so a resample costs weighted
+    cross products instead of copying the rows. Missing values: pairwise complete (as
+    ``DataFrame.corr``), from the weighted sums over the rows where both columns are present.
+    """
+    present = ~np.isnan(values)
+    x = np.where(present, values, 0.0)
+    wm = present * w[:, None]
+    if present.all():
+        total = w.sum()
+        mean = (w @ x) / total
+        xc = x - mean
+        cov = (xc * w[:, None]).T @ xc
+        sd = np.sqrt(np.diag(cov))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return cov / np.outer(sd, sd)
+    n = wm.T @ present                        # n[i, j]: weight where i and j are present
+    sx = (wm * x).T @ present                 # sx[i, j]: sum of x_i where j is present
+    sxx = (wm * x * x).T @ present            # sum of x_i^2 where j is present
+    sxy = (wm * x).T @ x                      # sum of x_i x_j (zeros where absent)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        cov = sxy - sx * sx.T / n
+        var_i = sxx - sx**2 / n
+        return cov / np.sqrt(var_i * var_i.T)
+
+
 def _eig(corr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     values, vectors = np.linalg.eigh(corr)
     order = np.argsort(values)[::-1]
@@ -125,11 +154,17 @@ def block_eigenvalues(items: pd.DataFrame, missing: Missing = "error") -> np.nda
 def first_component_loadings(items: pd.DataFrame, missing: Missing = "error") -> pd.Series:
     """Correlation of each item with the block's first principal component (sign: sum >= 0)."""
     corr = item_correlations(items, missing)
-    values, vectors = _eig(corr.to_numpy())
+    return pd.Series(component_loadings(corr.to_numpy()), index=corr.index, name="loading")
+
+
+def component_loadings(corr: np.ndarray) -> np.ndarray:
+    """First-principal-component loadings from an item correlation matrix (sign: sum >= 0)."""
+    if not np.isfinite(corr).all():
+        raise DataError("items: the correlation matrix is undefined (an item does not vary "
+                        "or two items have no rows in common)")
+    values, vectors = _eig(corr)
     loadings = np.sqrt(max(values[0], 0.0)) * vectors[:, 0]
-    if loadings.sum() < 0:
-        loadings = -loadings
-    return pd.Series(loadings, index=corr.index, name="loading")
+    return -loadings if loadings.sum() < 0 else loadings
 
 
 def composite_reliability(loadings) -> float:

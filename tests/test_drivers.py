@@ -170,3 +170,19 @@ def test_summary_and_figures():
     quad = result.quadrant()
     assert len(quad.data) == 1 and list(quad.data[0].text) == list(result.importance["driver"])
     assert result.plot().data[0].type == "bar"
+
+
+@pytest.mark.parametrize("missing_share", [0.0, 0.2])
+def test_weighted_corr_equals_correlation_of_repeated_rows(missing_share):
+    """A bootstrap resample as row counts: the same correlations as the copied rows
+    (complete data: np.corrcoef; with gaps: pandas' pairwise-complete DataFrame.corr)."""
+    from cxlib.measurement import weighted_corr
+
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((400, 5))
+    x[:, 1] += 0.8 * x[:, 0]
+    x[rng.random(x.shape) < missing_share] = np.nan
+    rows = rng.integers(0, len(x), len(x))
+    counts = np.bincount(rows, minlength=len(x)).astype(float)
+    expected = pd.DataFrame(x[rows]).corr().to_numpy()
+    np.testing.assert_allclose(weighted_corr(x, counts), expected, atol=1e-12)

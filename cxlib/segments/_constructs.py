@@ -124,11 +124,14 @@ def reliability(frame: pd.DataFrame, blocks: dict[str, list[str]] | None = None,
                "eig_1st": eig[0], "eig_2nd": eig[1] if k > 1 else np.nan}
         if n_boot > 0:
             base = data.dropna() if missing != "pairwise" else data
+            values = base.to_numpy(dtype=float)
             draws = []
-            for _ in range(n_boot):
-                sample = base.iloc[rng.integers(0, len(base), len(base))]
+            for _ in range(n_boot):  # a resample as row counts: weighted correlations
+                drawn = rng.integers(0, len(values), len(values))
+                corr = ms.weighted_corr(values, np.bincount(drawn, minlength=len(values))
+                                        .astype(float))
                 try:
-                    lo = ms.first_component_loadings(sample, missing=missing)
+                    lo = ms.component_loadings(corr)
                     draws.append((ms.composite_reliability(lo), ms.ave(lo)))
                 except DataError:
                     continue
