@@ -50,13 +50,20 @@ class SatisfactionSegmenter(ClusterMixin, BaseEstimator):
     the same name merge; ``profiles_`` lists them all). Input: a DataFrame with the
     columns ``emotional`` and ``rational`` (names configurable) or a 2-column array in
     that order. Fitted state: ``classes_``, ``profiles_`` and ``bic_`` (mixture).
+
+    ``max_fit_rows``: above this many rows the mixtures are fitted (and BIC computed) on a
+    random subsample of that size drawn with ``seed`` (``fit_rows_`` records the rows
+    used); ``predict`` still labels every row. With 2 scores and at most ``max_profiles``
+    components, 100,000 rows pin the profile means to about 0.01 SD, while EM over a
+    million rows costs minutes.
     """
 
     def __init__(self, method: str = "rule", emotional: str = "emotional",
                  rational: str = "rational", emotional_high: float = 0.5,
                  rational_high: float = 0.5, emotional_low: float = 0.0,
                  rational_low: float = 0.0, max_profiles: int = 6,
-                 covariance_type: str = "full", n_init: int = 3, seed: int = 0):
+                 covariance_type: str = "full", n_init: int = 3, seed: int = 0,
+                 max_fit_rows: int = 100_000):
         self.method = method
         self.emotional = emotional
         self.rational = rational
@@ -68,6 +75,7 @@ class SatisfactionSegmenter(ClusterMixin, BaseEstimator):
         self.covariance_type = covariance_type
         self.n_init = n_init
         self.seed = seed
+        self.max_fit_rows = max_fit_rows
 
     # -- helpers ---------------------------------------------------------------------------
     def _matrix(self, X) -> np.ndarray:
@@ -109,6 +117,11 @@ class SatisfactionSegmenter(ClusterMixin, BaseEstimator):
         if len(M) < 10 * self.max_profiles:
             raise ModelError(f"SatisfactionSegmenter: {len(M)} rows are too few for up to "
                              f"{self.max_profiles} profiles")
+        if len(M) > self.max_fit_rows:
+            pick = np.random.default_rng(self.seed).choice(len(M), self.max_fit_rows,
+                                                           replace=False)
+            M = M[np.sort(pick)]
+        self.fit_rows_ = len(M)
         fits, bic = [], []
         for k in range(1, self.max_profiles + 1):
             # one BLAS/OpenMP thread: on 2-column data threads only add overhead (10x here)
@@ -178,6 +191,21 @@ class Agreement:
                 f"{self.same_label_share:.0%} of n = {self.n:,}")
 
 
+def ari_from_table(table: np.ndarray) -> float:
+    """Adjusted Rand index from a cross-table of counts (as ``adjusted_rand_score``, via the
+    pair confusion matrix, in exact integer arithmetic)."""
+    t = np.rint(np.asarray(table, dtype=float)).astype(np.int64)
+    n = int(t.sum())
+    sum_sq = int((t * t).sum())
+    fp = int((t @ t.sum(axis=0)).sum()) - sum_sq
+    fn = int((t.T @ t.sum(axis=1)).sum()) - sum_sq
+    tp = sum_sq - n
+    tn = n * n - fp - fn - sum_sq
+    if fn == 0 and fp == 0:
+        return 1.0
+    return 2.0 * (tp * tn - fn * fp) / ((tp + fn) * (fn + tn) + (tp + fp) * (fp + tn))
+
+
 def agreement(a, b, names: tuple[str, str] = ("rule", "mixture"), n_boot: int = 200,
               level: float = 0.95, seed: int = 0) -> Agreement:
     """Adjusted Rand index (with a percentile bootstrap interval over rows) and the
@@ -189,8 +217,12 @@ def agreement(a, b, names: tuple[str, str] = ("rule", "mixture"), n_boot: int = 
     ari = float(adjusted_rand_score(a, b))
     rng = np.random.default_rng(seed)
     ca, cb = pd.factorize(pd.Series(a))[0], pd.factorize(pd.Series(b))[0]
-    boot = [adjusted_rand_score(ca[i], cb[i]) for i in
-            (rng.integers(0, len(a), len(a)) for _ in range(n_boot))]
+    cell, cells = ca * (cb.max() + 1) + cb, (ca.max() + 1) * (cb.max() + 1)
+    boot = []
+    for _ in range(n_boot):  # a resample as row counts -> its cross-table -> ARI
+        counts = np.bincount(rng.integers(0, len(a), len(a)), minlength=len(a))
+        table = np.bincount(cell, weights=counts, minlength=cells)
+        boot.append(ari_from_table(table.reshape(ca.max() + 1, cb.max() + 1)))
     lo, hi = (np.percentile(boot, [50 - 50 * level, 50 + 50 * level]) if n_boot
               else (np.nan, np.nan))
     order = [s for s in SEGMENTS if s in set(a) | set(b)]
