@@ -319,3 +319,39 @@ def test_mixture_fits_on_a_subsample_above_max_fit_rows():
     again = sg.SatisfactionSegmenter(method="mixture", max_profiles=4, seed=5, max_fit_rows=3_000)
     np.testing.assert_array_equal(again.fit(X).profiles_["emotional_mean"],
                                   seg.profiles_["emotional_mean"])
+
+
+def test_factor_analysis_from_the_correlation_matrix_equals_the_full_data():
+    """The 2p-row surrogate with the data's correlation matrix: sklearn's ML factor analysis
+    on all n rows gives the same loadings (to 1e-10) after the same number of iterations."""
+    from sklearn.decomposition import FactorAnalysis
+
+    from cxlib.segments._constructs import _factor_analysis
+
+    rng = np.random.default_rng(0)
+    f = rng.standard_normal((20_000, 2))
+    load = np.array([[.8, 0], [.7, 0], [.6, .1], [.75, 0], [0, .8], [.1, .7], [0, .65]])
+    x = f @ load.T + 0.5 * rng.standard_normal((20_000, 7))
+    z = (x - x.mean(0)) / x.std(0)
+    full = FactorAnalysis(2, rotation="varimax", svd_method="lapack", random_state=1).fit(z)
+    fast = _factor_analysis(np.corrcoef(z, rowvar=False), len(z), 2, 1)
+    np.testing.assert_allclose(np.abs(fast.components_), np.abs(full.components_), atol=1e-10)
+    assert fast.n_iter_ == full.n_iter_
+
+
+def test_parallel_analysis_benchmark_matches_random_data():
+    """Wishart draws give the eigenvalues of random-data correlation matrices: the mean
+    largest eigenvalue agrees with simulated data sets within Monte Carlo error."""
+    from scipy import stats
+
+    from cxlib.segments._constructs import _as_corr
+
+    rng = np.random.default_rng(1)
+    n, p, draws = 300, 5, 400
+    wish = [np.linalg.eigvalsh(_as_corr(stats.wishart.rvs(df=n - 1, scale=np.eye(p),
+                                                          random_state=rng)))[-1]
+            for _ in range(draws)]
+    data = [np.linalg.eigvalsh(np.corrcoef(rng.standard_normal((n, p)), rowvar=False))[-1]
+            for _ in range(draws)]
+    se = np.sqrt(np.var(wish) / draws + np.var(data) / draws)
+    assert abs(np.mean(wish) - np.mean(data)) < 4 * se
