@@ -24,14 +24,23 @@ def batched_ols(X: np.ndarray, y: np.ndarray, w: np.ndarray) -> tuple[np.ndarray
 
 
 def batched_logit(X: np.ndarray, y: np.ndarray, w: np.ndarray, maxiter: int = 30,
-                  tol: float = 1e-8) -> tuple[np.ndarray, np.ndarray]:
-    """Logistic regression per resample by IRLS; returns coefficients (B, k) and ok (B,)."""
+                  tol: float = 1e-8, start: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    """Logistic regression per resample by IRLS; returns coefficients (B, k) and ok (B,).
+
+    ``start``: coefficients to start every resample from (e.g. the full-sample fit, which
+    halves the iterations for bootstrap resamples); default: the intercept-only fit. The
+    log-likelihood is concave, so the solution does not depend on the start.
+    """
     B = w.shape[0]
     Xb = np.broadcast_to(X, (B, *X.shape[-2:])) if X.ndim == 2 else X
     k = Xb.shape[-1]
     beta = np.zeros((B, k))
-    ybar = np.clip((w @ y) / w.sum(axis=1), 1e-6, 1 - 1e-6)
-    beta[:, 0] = np.log(ybar / (1 - ybar))          # first column is the intercept
+    if start is not None:
+        beta[:] = np.asarray(start, dtype=float)
+    else:
+        ybar = np.clip((w @ y) / w.sum(axis=1), 1e-6, 1 - 1e-6)
+        beta[:, 0] = np.log(ybar / (1 - ybar))      # first column is the intercept
     ok = np.zeros(B, dtype=bool)
     active = np.ones(B, dtype=bool)
     for _ in range(maxiter):

@@ -235,7 +235,7 @@ def _bootstrap_outcomes(model: OutcomeModel, d: pd.DataFrame, out: dict) -> None
             w = counts[:, rows].astype(float)
             yy = y.to_numpy()
             if kind == "ret":
-                beta, ok = batched_logit(design, yy, w)
+                beta, ok = batched_logit(design, yy, w, start=fit.params.to_numpy())
             else:
                 beta, ok = batched_ols(design, np.log(yy) if model.log_revenue else yy, w)
             idx = [list(X.columns).index(name) for name in on]
