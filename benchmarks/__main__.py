@@ -1,11 +1,24 @@
-"""Run every benchmark: ``python -m benchmarks`` (``make bench``)."""
+"""Run every benchmark: ``python -m benchmarks`` (``make bench``).
+
+Default sizes: NPS by group at 1M, 10M and 100M responses (files generated once into
+``data/bench/``, git-ignored); PLS-PM at n = 250 and 1,000,000 (plspm's 1M bootstrap
+extrapolated from 10 resamples); churn features from ``data/large`` when it exists; Spark
+local[2] vs DuckDB when pyspark and Java are there. About 35 minutes on 2 cores
+(``docs/performance.md``); each benchmark's own module runs it alone with more options.
+"""
 
 from __future__ import annotations
 
-from . import bench_engine, bench_features_large, bench_foundation, bench_kpimodel
+import time
+
+from . import (bench_engine, bench_features_large, bench_foundation, bench_kpimodel,
+               bench_spark)
 
 if __name__ == "__main__":
+    start = time.perf_counter()
     bench_foundation.main()
-    bench_kpimodel.main()
-    bench_engine.main()
+    bench_kpimodel.main([])
+    bench_engine.main([])
     bench_features_large.main([])
+    bench_spark.main([])
+    print(f"\nall benchmarks: {(time.perf_counter() - start) / 60:.1f} min")
