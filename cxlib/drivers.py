@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError, ModelError, SmallSampleWarning
-from .measurement import weighted_corr
+from .measurement import WeightedCorr
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -279,7 +279,7 @@ def key_drivers(frame: pd.DataFrame, outcome: str, drivers: Sequence[str],
     rng = np.random.default_rng(seed)
     boots, failed = [], 0
     values = data.to_numpy()
-    linear = data[[*drivers, outcome]].to_numpy(dtype=float)
+    resampled_corr = None if is_binary else WeightedCorr(data[[*drivers, outcome]].to_numpy(float))
     for _ in range(n_boot):
         rows = rng.integers(0, len(values), len(values))
         try:
@@ -288,7 +288,7 @@ def key_drivers(frame: pd.DataFrame, outcome: str, drivers: Sequence[str],
                 est = _importance(sample, outcome, drivers, method, is_binary)
             else:  # the resample as row counts: same draws, no copy of the rows
                 counts = np.bincount(rows, minlength=len(values)).astype(float)
-                est = _linear_importance(weighted_corr(linear, counts), method)
+                est = _linear_importance(resampled_corr(counts), method)
             if not np.isfinite(est).all():
                 raise np.linalg.LinAlgError("non-finite")
             boots.append(est)

@@ -26,7 +26,7 @@ import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["weighted_corr", "component_loadings", "cronbach_alpha", "dillon_goldstein_rho", "block_eigenvalues",
+__all__ = ["WeightedCorr", "weighted_corr", "component_loadings", "cronbach_alpha", "dillon_goldstein_rho", "block_eigenvalues",
            "composite_reliability", "ave", "rho_a", "htmt", "fornell_larcker",
            "item_correlations", "first_component_loadings", "MISSING_POLICIES"]
 
@@ -89,33 +89,54 @@ def item_correlations(items: pd.DataFrame, missing: Missing = "error") -> pd.Dat
     return corr
 
 
-def weighted_corr(values: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """Correlation matrix of the columns of ``values`` with row frequency weights ``w``.
+class WeightedCorr:
+    """Correlation matrices of the columns of ``values`` under row frequency weights.
 
-    Equal to the correlation of the data with row i repeated ``w[i]`` times: a bootstrap
-    resample is its counts (``np.bincount`` of the drawn rows), so a resample costs weighted
-    cross products instead of copying the rows. Missing values: pairwise complete (as
-    ``DataFrame.corr``), from the weighted sums over the rows where both columns are present.
+    ``WeightedCorr(values)(w)`` equals the correlation of the data with row i repeated
+    ``w[i]`` times: a bootstrap resample is its counts (``np.bincount`` of the drawn rows),
+    so a resample costs one weighted cross product instead of copying the rows. The data
+    are centred once (at the column means: a resample's means are close, which keeps the
+    one-pass formula accurate) and kept transposed for BLAS. Missing values: pairwise
+    complete (as ``DataFrame.corr``), from weighted sums over rows where both are present.
     """
-    present = ~np.isnan(values)
-    x = np.where(present, values, 0.0)
-    wm = present * w[:, None]
-    if present.all():
-        total = w.sum()
-        mean = (w @ x) / total
-        xc = x - mean
-        cov = (xc * w[:, None]).T @ xc
-        sd = np.sqrt(np.diag(cov))
+
+    def __init__(self, values: np.ndarray) -> None:
+        values = np.asarray(values, dtype=float)
+        present = ~np.isnan(values)
+        self.complete = bool(present.all())
+        centre = np.nanmean(values, axis=0) if present.any() else np.zeros(values.shape[1])
+        x = np.where(present, values - centre, 0.0)
+        self._xt = np.ascontiguousarray(x.T)
+        self._x = np.ascontiguousarray(x)
+        self._buf = np.empty_like(self._xt)  # reused: a fresh 8 x N array each call costs
+        #                                      more in page faults than the arithmetic
+        if not self.complete:
+            self._pt = np.ascontiguousarray(present.T, dtype=float)
+            self._p = np.ascontiguousarray(present, dtype=float)
+
+    def __call__(self, w: np.ndarray) -> np.ndarray:
+        w = np.asarray(w, dtype=float)
         with np.errstate(invalid="ignore", divide="ignore"):
-            return cov / np.outer(sd, sd)
-    n = wm.T @ present                        # n[i, j]: weight where i and j are present
-    sx = (wm * x).T @ present                 # sx[i, j]: sum of x_i where j is present
-    sxx = (wm * x * x).T @ present            # sum of x_i^2 where j is present
-    sxy = (wm * x).T @ x                      # sum of x_i x_j (zeros where absent)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cov = sxy - sx * sx.T / n
-        var_i = sxx - sx**2 / n
-        return cov / np.sqrt(var_i * var_i.T)
+            if self.complete:
+                s = self._xt @ w
+                cov = np.multiply(self._xt, w, out=self._buf) @ self._x - np.outer(s, s) / w.sum()
+                sd = np.sqrt(np.diag(cov))
+                return cov / np.outer(sd, sd)
+            wp = self._pt * w                      # weights where column i is present
+            wx = np.multiply(self._xt, w, out=self._buf)
+            n = wp @ self._p                       # n[i, j]: weight where i and j present
+            sx = wx @ self._p                      # sum of x_i where j is present
+            sxx = (wx * self._xt) @ self._p        # sum of x_i^2 where j is present
+            sxy = wx @ self._x                     # sum of x_i x_j (zeros where absent)
+            cov = sxy - sx * sx.T / n
+            var = sxx - sx**2 / n
+            return cov / np.sqrt(var * var.T)
+
+
+def weighted_corr(values: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """One weighted correlation matrix (see :class:`WeightedCorr`, which reuses the set-up
+    across many weight vectors)."""
+    return WeightedCorr(values)(w)
 
 
 def _eig(corr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -125,11 +125,11 @@ def reliability(frame: pd.DataFrame, blocks: dict[str, list[str]] | None = None,
         if n_boot > 0:
             base = data.dropna() if missing != "pairwise" else data
             values = base.to_numpy(dtype=float)
+            resampled_corr = ms.WeightedCorr(values)
             draws = []
             for _ in range(n_boot):  # a resample as row counts: weighted correlations
                 drawn = rng.integers(0, len(values), len(values))
-                corr = ms.weighted_corr(values, np.bincount(drawn, minlength=len(values))
-                                        .astype(float))
+                corr = resampled_corr(np.bincount(drawn, minlength=len(values)).astype(float))
                 try:
                     lo = ms.component_loadings(corr)
                     draws.append((ms.composite_reliability(lo), ms.ave(lo)))
