@@ -14,6 +14,7 @@ are compared with the stored notebooks' (the pushed-down path gives the same num
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import textwrap
 from pathlib import Path
@@ -119,3 +120,20 @@ def test_notebook_on_parquet_source_keeps_events_in_the_engine(path: Path, wareh
     ours = _checked_outputs(executed)
     theirs = _checked_outputs(stored)
     assert len(ours) == len(theirs) and ours == theirs
+
+
+@pytest.mark.skipif(shutil.which("java") is None and not os.environ.get("JAVA_HOME"),
+                    reason="no Java runtime for pyspark (`make java` installs it)")
+def test_churn_notebook_on_spark_gives_the_stored_outputs(sample_dir: Path, tmp_path: Path
+                                                         ) -> None:
+    """engine="local[2]": the features and the touchpoint checks run in Spark SQL; the
+    checked outputs equal the stored (DuckDB) run's."""
+    path = paths.NOTEBOOKS_DIR / "03_churn.ipynb"
+    done = papermill.execute_notebook(
+        str(path), str(tmp_path / "03_spark.ipynb"),
+        parameters={"source": str(sample_dir), "engine": "local[2]"},
+        cwd=str(paths.NOTEBOOKS_DIR), progress_bar=False, kernel_name="python3")
+    crossed = [o for c in done.cells if c.cell_type == "code" and "tables.crossed()" in c.source
+               for o in c.get("outputs", [])]
+    assert crossed and "churn features" in str(crossed)
+    assert _checked_outputs(done) == _checked_outputs(nbformat.read(path, as_version=4))
