@@ -264,3 +264,25 @@ def test_touchpoint_reductions_equal_duckdb(sources, small_company):
     pd.testing.assert_frame_equal(T.contact_observations(duck), T.contact_observations(sp))
     assert T.last_event(duck) == T.last_event(sp)
     assert T.check_events(sp) == T.check_events(duck) == []
+
+
+def test_uri_locations_through_hadoop_filesystem(parquet_dir, spark, sources):
+    """A URI location (here file://, the same Hadoop FileSystem path as s3a:// or hdfs://)
+    is listed and read by Spark; nanosecond timestamps are converted as for local files;
+    features equal the DuckDB engine's."""
+    duck, _ = sources
+    parts = parquet_dir.parent / "uri_parts"
+    if not parts.exists():  # one table as a folder of parts, as Spark and warehouses write
+        (parts / "touchpoints").mkdir(parents=True)
+        for name in ("customers", "responses"):
+            shutil.copy(parquet_dir / f"{name}.parquet", parts / f"{name}.parquet")
+        shutil.copy(parquet_dir / "touchpoints.parquet", parts / "touchpoints" / "part-0.parquet")
+    with engine.Source(parts.as_uri(), engine="spark", spark=spark) as remote:
+        assert remote.tables == {"customers": "customers.parquet",
+                                 "responses": "responses.parquet",
+                                 "touchpoints": "touchpoints/*.parquet"}
+        assert remote.columns("touchpoints")["timestamp"] == "TIMESTAMP"
+        _same(engine.build_features(remote, **ARGS),
+              engine.build_features(duck, **ARGS))
+    with pytest.raises(DataError, match="needs engine='spark'"):
+        engine.Source(parts.as_uri())

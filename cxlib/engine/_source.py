@@ -15,6 +15,7 @@ DuckDB-dialect texts of :mod:`cxlib.engine._sql` (a backend translates them).
 from __future__ import annotations
 
 import codecs
+import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -29,7 +30,7 @@ from ..errors import DataError
 from ..schema import CONTRACT, date_columns
 from ._sql import ident
 
-__all__ = ["Source", "open_source", "using", "Fetch", "ENGINES"]
+__all__ = ["Source", "open_source", "using", "Fetch", "ENGINES", "is_uri"]
 
 ENGINES = ("duckdb", "spark")
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
@@ -188,6 +189,16 @@ class Source:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         if spark is not None and engine != "spark":
             raise ValueError("spark= is for engine='spark'")
+        if is_uri(location):  # s3a://, hdfs://, file://...: only Spark lists and reads these
+            if engine != "spark":
+                raise DataError(f"source {location}: a URI location needs engine='spark' (or "
+                                "a local folder or DuckDB file for engine='duckdb')")
+            from ._spark import SparkBackend
+
+            self.location, self.engine, self.log = str(location), engine, []
+            self._backend = SparkBackend(str(location), spark)
+            self._columns = {}
+            return
         path = Path(location)
         if not path.exists():
             raise DataError(f"source {path}: no such folder or file")
@@ -251,6 +262,14 @@ class Source:
         frame = self._backend.fetch(sql, params or {})
         self.log.append(Fetch(what, len(frame), frame.shape[1], time.perf_counter() - t0))
         return frame
+
+
+_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
+
+
+def is_uri(location: str | Path) -> bool:
+    """True for a URI such as ``s3a://bucket/cx`` or ``hdfs://nn/cx`` (not a local path)."""
+    return isinstance(location, str) and bool(_URI.match(location))
 
 
 def open_source(source: str | Path | Source, engine: str = "duckdb", *, spark: Any = None

@@ -185,10 +185,13 @@ def _duckdb_type(dtype) -> str:
 class SparkBackend:
     """Spark SQL over the contract tables of a folder (temporary views in a private session)."""
 
-    def __init__(self, location: Path, spark: Any = None) -> None:
+    def __init__(self, location: Path | str, spark: Any = None) -> None:
         import duckdb
 
-        if not location.is_dir():
+        from ._source import is_uri
+
+        remote = is_uri(location)
+        if not remote and not location.is_dir():
             raise DataError(f"source {location}: engine='spark' reads a folder of Parquet/CSV "
                             "files (a DuckDB database file needs engine='duckdb')")
         SparkSession = _pyspark()
@@ -212,7 +215,10 @@ class SparkBackend:
         self.found: dict[str, str] = {}
         self._frames: dict[str, Any] = {}
         try:
-            self._register_all(location)
+            if remote:
+                self._register_uri(str(location).rstrip("/"))
+            else:
+                self._register_all(location)
         except BaseException:
             self.close()  # stops an application started here
             raise
@@ -237,15 +243,52 @@ class SparkBackend:
             self._frames[table] = frame
             self.found[table] = label
 
-    def _read_parquet(self, path: Path, kind: str):
-        import pyarrow as pa
-        import pyarrow.parquet as pq
+    def _register_uri(self, uri: str) -> None:
+        """Tables under a URI, found through Hadoop's FileSystem (s3a, hdfs, gs, abfss,
+        file...): ``<table>.parquet`` (a file or a folder Spark wrote), ``<table>/`` of
+        Parquet parts, or ``<table>.csv`` (UTF-8; convert CP932 exports beforehand)."""
+        jvm = self._spark.sparkContext._jvm
+        conf = self._spark.sparkContext._jsc.hadoopConfiguration()
+        try:
+            fs = jvm.org.apache.hadoop.fs.Path(uri).getFileSystem(conf)
+        except Exception as exc:
+            raise DataError(f"source {uri}: cannot open ({_first_line(exc)})") from None
+
+        def exists(path: str) -> bool:
+            return bool(fs.exists(jvm.org.apache.hadoop.fs.Path(path)))
+
+        for table in CONTRACT:
+            for name, kind in ((f"{table}.parquet", "parquet"), (table, "parts"),
+                               (f"{table}.csv", "csv")):
+                if exists(f"{uri}/{name}"):
+                    break
+            else:
+                continue
+            where = f"{uri}/{name}"
+            try:
+                frame = (self._read_csv(where, table) if kind == "csv"
+                         else self._nanos_as_timestamps(self._spark.read.parquet(where), table))
+            except DataError:
+                raise
+            except Exception as exc:
+                raise DataError(f"{where}: cannot read ({_first_line(exc)})") from None
+            frame.createOrReplaceTempView(table)
+            self._frames[table] = frame
+            self.found[table] = name if kind != "parts" else f"{table}/*.parquet"
+
+    def _nanos_as_timestamps(self, frame, table: str):
+        """Contract date columns that arrive as integers: nanosecond Parquet timestamps
+        (read as longs), converted as in :meth:`_read_parquet`."""
+        from pyspark.sql import types as T
+
+        dates = set(date_columns(table))
+        nanos = [f.name for f in frame.schema.fields
+                 if f.name in dates and isinstance(f.dataType, T.LongType)]
+        return self._micros(frame, nanos)
+
+    def _micros(self, frame, nanos: list[str]):
         from pyspark.sql import functions as F
 
-        first = path if kind == "parquet" else sorted(path.glob("*.parquet"))[0]
-        nanos = [f.name for f in pq.read_schema(first)
-                 if pa.types.is_timestamp(f.type) and f.type.unit == "ns"]
-        frame = self._spark.read.parquet(str(path if kind == "parquet" else path / "*.parquet"))
         if not nanos:
             return frame
         # Spark cannot read nanosecond timestamps: they arrive as integers (nanosAsLong) and
@@ -259,12 +302,23 @@ class SparkBackend:
             cols.append(c.alias(name))
         return frame.select(*cols)
 
-    def _read_csv(self, path: Path, table: str):
+    def _read_parquet(self, path: Path, kind: str):
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        first = path if kind == "parquet" else sorted(path.glob("*.parquet"))[0]
+        nanos = [f.name for f in pq.read_schema(first)
+                 if pa.types.is_timestamp(f.type) and f.type.unit == "ns"]
+        frame = self._spark.read.parquet(str(path if kind == "parquet" else path / "*.parquet"))
+        return self._micros(frame, nanos)
+
+    def _read_csv(self, path: Path | str, table: str):
         from pyspark.sql import types as T
 
         from ._source import _is_utf8, _transcode
 
-        if not _is_utf8(path):  # Spark 4 reads UTF-8 (and UTF-16/32, Latin-1) only
+        if isinstance(path, Path) and not _is_utf8(path):  # Spark 4 reads UTF-8 (and
+            # UTF-16/32, Latin-1) only; remote CSV files are read as UTF-8
             if self._tmp is None:
                 self._tmp = tempfile.TemporaryDirectory(prefix="cx-spark-")
             path = _transcode(path, "cp932", Path(self._tmp.name))
