@@ -21,8 +21,8 @@ Spark reads the Parquet footers) are reported apart from the query; the query is
 given. For DuckDB, opening the source is included in the query time (it is a few
 milliseconds). Ratios Spark / DuckDB from the same run: ``warm`` = best Spark query / best
 DuckDB query; ``end to end`` = (JVM start + open + first query) / first DuckDB call, what a
-one-off run waits. Peak memory: the Python process's peak resident set and, for Spark, the
-JVM's (``VmHWM`` of the java child). Both engines' results are compared (NPS to 1e-9
+one-off run waits. Peak memory: the Python process's peak resident set (``VmHWM``) and, for
+Spark, plus the JVM's (``VmHWM`` of the java child). Both engines' results are compared (NPS to 1e-9
 points; features column by column, numbers to 1e-9).
 
 Skips, saying why, when pyspark or Java is missing (``make java`` installs Java). Run:
@@ -35,7 +35,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import shutil
 import signal
 import subprocess
@@ -88,6 +87,8 @@ def _child(engine_name: str, kind: str, folder: Path, repeat: int, out: Path,
 
     from cxlib import engine
 
+    from .bench_engine import rss_mb
+
     warnings.simplefilter("ignore")
     stats: dict = {"engine": engine_name, "kind": kind}
     times: list[float] = []
@@ -118,7 +119,7 @@ def _child(engine_name: str, kind: str, folder: Path, repeat: int, out: Path,
             if started:
                 session.stop()
     stats.update(first_s=times[0], best_s=min(times), rows=len(result),
-                 python_peak_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+                 python_peak_mb=rss_mb("VmHWM"))
     result.to_parquet(out)
     print(json.dumps(stats))
 
