@@ -3,7 +3,7 @@
 Default sizes: NPS by group at 1M, 10M and 100M responses (files generated once into
 ``data/bench/``, git-ignored); PLS-PM at n = 250 and 1,000,000 (plspm's 1M bootstrap
 extrapolated from 10 resamples); churn features from ``data/large`` when it exists; Spark
-local[2] vs DuckDB when pyspark and Java are there. About 35 minutes on 2 cores
+local[2] vs DuckDB when pyspark and Java are there. About 20-26 minutes on 2 cores
 (``docs/performance.md``); each benchmark's own module runs it alone with more options.
 """
 

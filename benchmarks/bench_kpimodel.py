@@ -127,6 +127,7 @@ def run_peer(py: Path, job: dict, workdir: Path, timeout: float) -> dict:
 
     job_file = workdir / "job.json"
     job_file.write_text(json.dumps(job))
+    t0 = time.perf_counter()
     proc = subprocess.Popen([str(py), str(PEER_SCRIPT), str(job_file)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
@@ -139,7 +140,7 @@ def run_peer(py: Path, job: dict, workdir: Path, timeout: float) -> dict:
     if not lines:
         tail = " | ".join((stderr or "").strip().splitlines()[-3:])
         return {"ok": False, "error": f"peer exited {proc.returncode} without an answer: {tail}"}
-    return json.loads(lines[-1])
+    return {**json.loads(lines[-1]), "wall": time.perf_counter() - t0}
 
 
 def path_diff(res: km.PLSResult, peer_paths: list) -> float:
@@ -187,19 +188,21 @@ def _progress(row: dict) -> None:
     print(f"  {row['case']:32s} cxlib {row['cxlib_s']:8.2f} s  plspm {peer}", flush=True)
 
 
-def peer_bootstrap(py: Path, job: dict, work: Path, peer_fit: float, budget: float,
-                   timeout: float) -> tuple[float, str]:
+def peer_bootstrap(py: Path, job: dict, work: Path, peer_fit: float, fit_wall: float,
+                   budget: float, timeout: float) -> tuple[float, str]:
     """plspm's fit + BOOT-resample bootstrap time and a note saying how it was obtained.
 
     A pilot of PILOT resamples gives plspm's cost per resample and worker (a resample costs
     more than a fit: pandas copies, loadings by ``corrwith``). When BOOT resamples would
     take longer than ``budget`` seconds, as many as fit in the budget are timed (the pilot
     itself when that is no more) and the time is scaled to BOOT: the initial fit once, then
-    linear in resamples. A pilot stopped by ``timeout`` gives a lower bound."""
+    linear in resamples. A pilot stopped by ``timeout`` gives a lower bound: its resamples
+    took more than ``timeout`` less the whole fit job's wall time (``fit_wall``: interpreter
+    start, imports and the repeated fits, more than the pilot spends outside resampling)."""
     pilot = run_peer(py, {**job, "bootstrap": PILOT}, work, timeout=timeout)
     if not pilot["ok"]:
         if pilot["error"].startswith("timed out"):
-            low = peer_fit + (timeout - peer_fit) * BOOT / PILOT
+            low = peer_fit + max(timeout - fit_wall, 0.0) * BOOT / PILOT
             return low, (f"plspm lower bound: a {PILOT}-resample pilot did not finish in "
                          f"{timeout:,.0f} s, so {BOOT:,} take more than {low:,.0f} s "
                          f"(extrapolated)")
@@ -265,12 +268,13 @@ def main(argv: list[str] | None = None) -> None:
                              repeat=REPEAT)
             row = {"case": f"fit n={n:,}", "plspm_s": np.nan, "cxlib_s": t_c,
                    "max_path_diff": np.nan, "note": ""}
-            peer_fit = np.nan
+            peer_fit = fit_wall = np.nan
             if py is not None:
                 ans = run_peer(py, job, work, timeout=args.peer_timeout)
                 if ans["ok"]:
                     peer_versions = ans["versions"]
                     peer_fit = row["plspm_s"] = ans["seconds"]
+                    fit_wall = ans["wall"]
                     row["max_path_diff"] = path_diff(res, ans["paths"])
                 else:
                     print(f"plspm fit at n={n:,} failed: {ans['error']}")
@@ -286,8 +290,8 @@ def main(argv: list[str] | None = None) -> None:
                    "max_path_diff": np.nan,
                    "note": f"cxlib {b.n_distinct:,} distinct, {b.n_failed} failed"}
             if py is not None and np.isfinite(peer_fit):
-                t_p, note = peer_bootstrap(py, job, work, peer_fit, args.peer_budget,
-                                           args.peer_timeout)
+                t_p, note = peer_bootstrap(py, job, work, peer_fit, fit_wall,
+                                           args.peer_budget, args.peer_timeout)
                 row["plspm_s"] = t_p
                 row["note"] = f"{row['note']}; {note}"
             rows.append(row)
