@@ -264,6 +264,11 @@ def test_touchpoint_reductions_equal_duckdb(sources, small_company):
     pd.testing.assert_frame_equal(T.contact_observations(duck), T.contact_observations(sp))
     assert T.last_event(duck) == T.last_event(sp)
     assert T.check_events(sp) == T.check_events(duck) == []
+    # the structural model's KPI table: answers and events reduced in each engine
+    from cxlib import kpimodel
+
+    pd.testing.assert_frame_equal(kpimodel.customer_kpis(engine.open_data(duck, check=False)),
+                                  kpimodel.customer_kpis(engine.open_data(sp, check=False)))
 
 
 def test_uri_locations_through_hadoop_filesystem(parquet_dir, spark, sources):

@@ -119,7 +119,7 @@ class Data(Mapping[str, pd.DataFrame]):
     def crossed(self) -> pd.DataFrame:
         """What came into pandas: one row per read or reduction (rows, columns, seconds)."""
         return pd.DataFrame([vars(f) for f in self.source.log],
-                            columns=["what", "rows", "columns", "seconds"])
+                            columns=["what", "rows", "columns", "seconds"]).round({"seconds": 3})
 
     def close(self) -> None:
         self.source.close()

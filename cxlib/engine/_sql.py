@@ -326,3 +326,26 @@ SELECT count(*) AS n
 FROM {touchpoints} AS t LEFT JOIN {customers} AS c ON c.customer_id = t.customer_id
 WHERE t.customer_id IS NOT NULL AND c.customer_id IS NULL
 """
+
+
+# -- KPI table of the structural model (kpimodel.customer_kpis) ---------------------------------
+# Each customer's first relationship answer (ties on the date: the smallest response_id);
+# {items}: ", TRY_CAST(<item> AS DOUBLE) AS <item>" for the validated item columns present.
+KPI_FIRST_ANSWER = """
+SELECT customer_id, response_date{items}
+FROM (SELECT *, row_number() OVER (PARTITION BY customer_id
+                                   ORDER BY response_date, response_id) AS rank_
+      FROM {responses} WHERE survey_type = 'relationship')
+WHERE rank_ = 1
+ORDER BY customer_id
+"""
+
+# Mean and count of one transactional score per customer and organisation; {score} is the
+# validated column, {name} its fixed name ('csat' or 'ces', written here, not user input).
+KPI_TRANSACTIONAL = """
+SELECT customer_id, organisation, avg(v) AS mean, count(v) AS n, '{name}' AS score
+FROM (SELECT customer_id, organisation, TRY_CAST({score} AS DOUBLE) AS v
+      FROM {responses}
+      WHERE survey_type = 'transactional' AND {score} IS NOT NULL AND organisation IS NOT NULL)
+GROUP BY customer_id, organisation
+"""

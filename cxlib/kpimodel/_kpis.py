@@ -20,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..engine import _sql
 from ..engine import _touchpoints as events
 from ..errors import DataError
 from ..schema import require_columns
@@ -56,43 +57,33 @@ def _need(frame: pd.DataFrame, name: str, cols: list[str]) -> None:
 def customer_kpis(tables: dict[str, pd.DataFrame], horizon_months: int = 12) -> pd.DataFrame:
     """Customer-level KPIs and outcomes (see module doc), indexed by ``customer_id``.
 
-    ``tables``: the contract tables as a dict, or :func:`cxlib.open_data` (first-contact
-    resolution per customer is then computed in the engine; the events never load).
+    ``tables``: the contract tables as a dict, or :func:`cxlib.open_data`: the answers and
+    events are then reduced in the engine (first relationship answer and transactional
+    means per customer, first-contact resolution) and only customer-level tables load.
     """
     for name in ("customers", "responses", "touchpoints"):
         if name not in tables:
             raise DataError(f"customer_kpis: table {name!r} missing (need customers, "
                             "responses, touchpoints)")
-    cust, resp = tables["customers"], tables["responses"]
+    cust = tables["customers"]
     # the events: the in-memory table, or the source itself (reduced in the engine)
     tp = tables if events.is_pushed_down(tables) else tables["touchpoints"]
     _need(cust, "customers", ["customer_id", "signup_date", "churned", "churn_date",
                               "monthly_revenue"])
-    _need(resp, "responses", ["customer_id", "response_date", "organisation", "nps", "csat",
-                              "ces"])
-    if "survey_type" not in resp.columns:
-        raise DataError("customer_kpis: responses need 'survey_type' (transactional / "
-                        "relationship) to separate touchpoint from relationship KPIs")
-    end = max(events.last_event(tp), pd.Timestamp(resp["response_date"].max()))
-
-    rel = resp[resp["survey_type"] == "relationship"].sort_values(["customer_id", "response_date"])
-    first = rel.drop_duplicates("customer_id", keep="first").set_index("customer_id")
+    if events.is_pushed_down(tables):
+        first, per_org, last_answer = _answers_in_engine(tables.source)
+    else:
+        first, per_org, last_answer = _answers(tables["responses"])
+    end = max(events.last_event(tp), last_answer)
     if first.empty:
         raise DataError("customer_kpis: no relationship survey answers to anchor customers on")
-    items = [c for c in ("nps", "expectation_met", "csat", *RATIONAL_ITEMS, *EMOTIONAL_ITEMS)
-             if c in first.columns]
-    out = first[["response_date", *items]].rename(columns={"response_date": "anchor_date",
-                                                           "csat": "csat_overall"})
-    for col in out.columns.drop("anchor_date"):
-        out[col] = pd.to_numeric(out[col], errors="coerce").astype(float)
-
-    tr = resp[resp["survey_type"] == "transactional"]
+    out = first.rename(columns={"response_date": "anchor_date", "csat": "csat_overall"})
     for score in ("csat", "ces"):
-        sub = tr[tr[score].notna()]
+        sub = per_org[per_org["score"] == score]
         if sub.empty:
             continue
-        g = sub.assign(_v=sub[score].astype(float)).groupby(["customer_id", "organisation"])["_v"]
-        mean, count = g.mean().unstack(), g.count().unstack()
+        mean = sub.pivot(index="customer_id", columns="organisation", values="mean")
+        count = sub.pivot(index="customer_id", columns="organisation", values="n")
         for org in mean.columns:
             out[f"{score}_{org}"] = mean[org].reindex(out.index)
             out[f"n_{score}_{org}"] = count[org].reindex(out.index).fillna(0).astype(int)
@@ -115,6 +106,63 @@ def customer_kpis(tables: dict[str, pd.DataFrame], horizon_months: int = 12) -> 
     out["annual_revenue"] = 12 * out["monthly_revenue"]
     out.attrs["horizon_months"] = horizon_months
     return out
+
+
+ANSWER_COLUMNS = ["customer_id", "response_date", "organisation", "nps", "csat", "ces"]
+ANCHOR_ITEMS = ("nps", "expectation_met", "csat", *RATIONAL_ITEMS, *EMOTIONAL_ITEMS)
+
+
+def _answers(resp: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
+    """From the answers: each customer's first relationship answer (``response_date`` and
+    the items as floats, indexed by ``customer_id``), transactional ``mean`` and ``n`` per
+    customer x organisation x ``score`` (csat, ces), and the last answer date."""
+    _need(resp, "responses", ANSWER_COLUMNS)
+    if "survey_type" not in resp.columns:
+        raise DataError("customer_kpis: responses need 'survey_type' (transactional / "
+                        "relationship) to separate touchpoint from relationship KPIs")
+    rel = resp[resp["survey_type"] == "relationship"].sort_values(["customer_id", "response_date"])
+    first = rel.drop_duplicates("customer_id", keep="first").set_index("customer_id")
+    items = [c for c in ANCHOR_ITEMS if c in first.columns]
+    first = first[["response_date", *items]].copy()
+    for col in items:
+        first[col] = pd.to_numeric(first[col], errors="coerce").astype(float)
+    tr = resp[resp["survey_type"] == "transactional"]
+    parts = []
+    for score in ("csat", "ces"):
+        sub = tr[tr[score].notna()]
+        g = sub.assign(_v=sub[score].astype(float)).groupby(["customer_id", "organisation"])["_v"]
+        parts.append(pd.DataFrame({"mean": g.mean(), "n": g.count()}).reset_index()
+                     .assign(score=score))
+    return first, pd.concat(parts, ignore_index=True), pd.Timestamp(resp["response_date"].max())
+
+
+def _answers_in_engine(src) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
+    """:func:`_answers` computed where the answers lie (ties on the first date: the smallest
+    ``response_id``, which is table order for answers stored in id order)."""
+    fn = "customer_kpis"
+    src.require("responses", ANSWER_COLUMNS + ["response_id"], fn)
+    have = src.columns("responses")
+    if "survey_type" not in have:
+        raise DataError("customer_kpis: responses need 'survey_type' (transactional / "
+                        "relationship) to separate touchpoint from relationship KPIs")
+    items = [c for c in ANCHOR_ITEMS if c in have]
+    table = _sql.ident("responses", "table")
+    items_sql = "".join(f", TRY_CAST({_sql.ident(c)} AS DOUBLE) AS {_sql.ident(c)}"
+                        for c in items)
+    first = src.fetch(_sql.KPI_FIRST_ANSWER.format(items=items_sql, responses=table),
+                      what="responses: first relationship answer per customer")
+    first["response_date"] = first["response_date"].astype("datetime64[ns]")
+    first = first.set_index("customer_id")
+    parts = [src.fetch(_sql.KPI_TRANSACTIONAL.format(score=_sql.ident(score), name=score,
+                                                     responses=table),
+                       what=f"responses: mean {score} per customer and organisation")
+             for score in ("csat", "ces")]
+    per_org = pd.concat(parts, ignore_index=True)
+    per_org["n"] = per_org["n"].astype("int64")
+    last = src.fetch(_sql.DATA_END_PART.format(column=_sql.ident("response_date"),
+                                               table=table), what="responses: last answer")
+    last = last["d"].iloc[0]
+    return first, per_org, pd.Timestamp(last)
 
 
 SAMPLE_SPEC = """\
