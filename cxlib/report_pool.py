@@ -111,6 +111,7 @@ def _start(spec: dict[str, Any]) -> _Running:
     package_root = str(Path(__file__).resolve().parents[1])
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"
+    env.setdefault("TQDM_DISABLE", "1")  # progress bars are for a screen, not for a report
     log = open(spec["log"], "ab")  # noqa: SIM115 - closed when the worker ends
     log.write(f"--- attempt {spec['attempt']} {now()}\n".encode())
     log.flush()

@@ -95,7 +95,8 @@ def notebooks(tmp_path_factory: pytest.TempPathFactory) -> Notebooks:
     other = write_notebook(
         folder / "02_other.ipynb",
         'n: int = 1  # a number\nraw: str = ""  # text echoed back',
-        ['print(f"other n={n}")', "print(repr(raw))"],
+        ['print(f"other n={n}")', "print(repr(raw))",
+         'import os\nprint("TQDM_DISABLE=" + str(os.environ.get("TQDM_DISABLE")))'],
     )
     fails = write_notebook(
         folder / "03_fails.ipynb",
@@ -184,6 +185,13 @@ def test_parameters_are_passed_as_data(runs: Runs) -> None:
     printed = [o.get("text", "") for c in executed.cells for o in c.get("outputs", [])]
     assert repr(NASTY) + "\n" in printed  # arrived verbatim: quotes, backslash, newline, braces
     assert "other n=4" + "\n" in printed
+
+
+def test_progress_bars_are_off_in_report_kernels(runs: Runs) -> None:
+    """tqdm bars (e.g. the KPI model's bootstrap) would land in the HTML as stderr boxes."""
+    executed = nbformat.read(runs.out / "r1-good" / "02_other.ipynb", as_version=4)
+    printed = [o.get("text", "") for c in executed.cells for o in c.get("outputs", [])]
+    assert "TQDM_DISABLE=1\n" in printed
 
 
 def test_header_fingerprints_the_inputs(runs: Runs, notebooks: Notebooks) -> None:
