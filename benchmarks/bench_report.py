@@ -18,13 +18,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 from pathlib import Path
+
+from .bench_engine import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 600.0
@@ -102,16 +103,6 @@ def _case(data: Path, jobs: int) -> dict:
     return res
 
 
-def _machine() -> str:
-    mem = ""
-    try:
-        with open("/proc/meminfo", encoding="utf-8") as fh:
-            mem = f", {int(fh.readline().split()[1]) / 1024**2:.0f} GB RAM"
-    except OSError:
-        pass
-    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores{mem}"
-
-
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sample", default=str(ROOT / "data" / "sample"))
@@ -123,7 +114,7 @@ def main(argv: list[str] | None = None) -> None:
         _child(Path(args.child[0]), Path(args.child[1]), args.jobs)
         return
 
-    print(f"\n== cx report end to end (--jobs {args.jobs}); {_machine()}")
+    print(f"\n== cx report end to end (--jobs {args.jobs}); {machine()}")
     cases = [("sample", Path(args.sample))]
     if (Path(args.large) / "truth.json").exists():
         cases.append(("large", Path(args.large)))
