@@ -330,13 +330,12 @@ def _event_study(result: DiDResult, y, cells: _Cells, start, month_fe, clusters,
     rel = rel_c[cells.of_row]
     treated_c = cells.treated
     treated = treated_c[cells.of_row]
-    levels = np.array(sorted(set(rel_c[np.bincount(cells.of_row, minlength=len(rel_c)) > 0])
-                             - {-1}))
-    if (rel == -1).sum() == 0 or len(levels) == 0:
+    # every cell holds observations (cells are the observed group x month x period keys)
+    levels = np.array(sorted(set(rel_c) - {-1}))
+    if (rel_c != -1).all() or len(levels) == 0:
         return
     inter = (rel_c[:, None] == levels[None, :]) * treated_c[:, None]
-    n_in = np.bincount(cells.of_row, minlength=len(rel_c))
-    keep = (inter * n_in[:, None]).sum(axis=0) > 0
+    keep = inter.any(axis=0)  # periods with pilot observations
     levels, inter = levels[keep], inter[:, keep]
     x = np.column_stack([np.ones(len(rel_c)), treated_c, month_fe, inter])
     res = _fit(y, cells.of_row, x, clusters)
@@ -361,7 +360,7 @@ def _event_study(result: DiDResult, y, cells: _Cells, start, month_fe, clusters,
     if before.sum() > 3 and len(set(m[before])) > 2:
         t_c = (m_c - m[before].mean()).astype(float)
         xs = np.column_stack([np.ones(len(rel_c)), treated_c, month_fe, treated_c * t_c])
-        used = np.bincount(cells.of_row[before], minlength=len(rel_c)) > 0
+        used = rel_c < 0  # the cells of the pre-period (before is a property of the cell)
         cols = xs[used].any(axis=0) | (np.arange(xs.shape[1]) == 0)
         sub = np.flatnonzero(used)
         remap = np.full(len(rel_c), -1)
