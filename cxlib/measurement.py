@@ -26,7 +26,7 @@ import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["WeightedCorr", "weighted_corr", "component_loadings", "cronbach_alpha", "dillon_goldstein_rho", "block_eigenvalues",
+__all__ = ["WeightedCorr", "component_loadings", "cronbach_alpha", "dillon_goldstein_rho", "block_eigenvalues",
            "composite_reliability", "ave", "rho_a", "htmt", "fornell_larcker",
            "item_correlations", "first_component_loadings", "MISSING_POLICIES"]
 
@@ -131,12 +131,6 @@ class WeightedCorr:
             cov = sxy - sx * sx.T / n
             var = sxx - sx**2 / n
             return cov / np.sqrt(var * var.T)
-
-
-def weighted_corr(values: np.ndarray, w: np.ndarray) -> np.ndarray:
-    """One weighted correlation matrix (see :class:`WeightedCorr`, which reuses the set-up
-    across many weight vectors)."""
-    return WeightedCorr(values)(w)
 
 
 def _eig(corr: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

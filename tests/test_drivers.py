@@ -176,7 +176,7 @@ def test_summary_and_figures():
 def test_weighted_corr_equals_correlation_of_repeated_rows(missing_share):
     """A bootstrap resample as row counts: the same correlations as the copied rows
     (complete data: np.corrcoef; with gaps: pandas' pairwise-complete DataFrame.corr)."""
-    from cxlib.measurement import weighted_corr
+    from cxlib.measurement import WeightedCorr
 
     rng = np.random.default_rng(7)
     x = rng.standard_normal((400, 5))
@@ -185,4 +185,4 @@ def test_weighted_corr_equals_correlation_of_repeated_rows(missing_share):
     rows = rng.integers(0, len(x), len(x))
     counts = np.bincount(rows, minlength=len(x)).astype(float)
     expected = pd.DataFrame(x[rows]).corr().to_numpy()
-    np.testing.assert_allclose(weighted_corr(x, counts), expected, atol=1e-12)
+    np.testing.assert_allclose(WeightedCorr(x)(counts), expected, atol=1e-12)

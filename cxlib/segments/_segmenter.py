@@ -217,12 +217,13 @@ def agreement(a, b, names: tuple[str, str] = ("rule", "mixture"), n_boot: int = 
     ari = float(adjusted_rand_score(a, b))
     rng = np.random.default_rng(seed)
     ca, cb = pd.factorize(pd.Series(a))[0], pd.factorize(pd.Series(b))[0]
-    cell, cells = ca * (cb.max() + 1) + cb, (ca.max() + 1) * (cb.max() + 1)
+    ka, kb = ca.max() + 1, cb.max() + 1
+    cell = ca * kb + cb
     boot = []
     for _ in range(n_boot):  # a resample as row counts -> its cross-table -> ARI
         counts = np.bincount(rng.integers(0, len(a), len(a)), minlength=len(a))
-        table = np.bincount(cell, weights=counts, minlength=cells)
-        boot.append(ari_from_table(table.reshape(ca.max() + 1, cb.max() + 1)))
+        boot.append(ari_from_table(np.bincount(cell, weights=counts, minlength=ka * kb)
+                                   .reshape(ka, kb)))
     lo, hi = (np.percentile(boot, [50 - 50 * level, 50 + 50 * level]) if n_boot
               else (np.nan, np.nan))
     order = [s for s in SEGMENTS if s in set(a) | set(b)]
