@@ -109,6 +109,8 @@ def customer_kpis(tables: dict[str, pd.DataFrame], horizon_months: int = 12) -> 
 
 
 ANSWER_COLUMNS = ["customer_id", "response_date", "organisation", "nps", "csat", "ces"]
+"""Answer columns the KPI table needs, with ``survey_type`` (transactional answers give the
+touchpoint KPIs, relationship answers the anchor)."""
 ANCHOR_ITEMS = ("nps", "expectation_met", "csat", *RATIONAL_ITEMS, *EMOTIONAL_ITEMS)
 
 
@@ -116,10 +118,7 @@ def _answers(resp: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timesta
     """From the answers: each customer's first relationship answer (``response_date`` and
     the items as floats, indexed by ``customer_id``), transactional ``mean`` and ``n`` per
     customer x organisation x ``score`` (csat, ces), and the last answer date."""
-    _need(resp, "responses", ANSWER_COLUMNS)
-    if "survey_type" not in resp.columns:
-        raise DataError("customer_kpis: responses need 'survey_type' (transactional / "
-                        "relationship) to separate touchpoint from relationship KPIs")
+    _need(resp, "responses", ANSWER_COLUMNS + ["survey_type"])
     rel = resp[resp["survey_type"] == "relationship"].sort_values(["customer_id", "response_date"])
     first = rel.drop_duplicates("customer_id", keep="first").set_index("customer_id")
     items = [c for c in ANCHOR_ITEMS if c in first.columns]
@@ -140,11 +139,8 @@ def _answers_in_engine(src) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
     """:func:`_answers` computed where the answers lie (ties on the first date: the smallest
     ``response_id``, which is table order for answers stored in id order)."""
     fn = "customer_kpis"
-    src.require("responses", ANSWER_COLUMNS + ["response_id"], fn)
+    src.require("responses", ANSWER_COLUMNS + ["survey_type", "response_id"], fn)
     have = src.columns("responses")
-    if "survey_type" not in have:
-        raise DataError("customer_kpis: responses need 'survey_type' (transactional / "
-                        "relationship) to separate touchpoint from relationship KPIs")
     items = [c for c in ANCHOR_ITEMS if c in have]
     table = _sql.ident("responses", "table")
     items_sql = "".join(f", TRY_CAST({_sql.ident(c)} AS DOUBLE) AS {_sql.ident(c)}"
