@@ -189,20 +189,14 @@ class Source:
             raise ValueError(f"engine must be one of {', '.join(ENGINES)}, got {engine!r}")
         if spark is not None and engine != "spark":
             raise ValueError("spark= is for engine='spark'")
-        if is_uri(location):  # s3a://, hdfs://, file://...: only Spark lists and reads these
-            if engine != "spark":
-                raise DataError(f"source {location}: a URI location needs engine='spark' (or "
-                                "a local folder or DuckDB file for engine='duckdb')")
-            from ._spark import SparkBackend
-
-            self.location, self.engine, self.log = str(location), engine, []
-            self._backend = SparkBackend(str(location), spark)
-            self._columns = {}
-            return
-        path = Path(location)
-        if not path.exists():
+        remote = is_uri(location)  # s3a://, hdfs://, file://...: only Spark lists these
+        if remote and engine != "spark":
+            raise DataError(f"source {location}: a URI location needs engine='spark' (or "
+                            "a local folder or DuckDB file for engine='duckdb')")
+        path: Path | str = str(location) if remote else Path(location)
+        if not remote and not path.exists():
             raise DataError(f"source {path}: no such folder or file")
-        if path.is_file() and path.suffix not in DUCKDB_SUFFIXES:
+        if not remote and path.is_file() and path.suffix not in DUCKDB_SUFFIXES:
             raise DataError(f"source {path}: a folder of Parquet/CSV files or a DuckDB file "
                             f"({', '.join(DUCKDB_SUFFIXES)}) is expected")
         self.location = str(path)

@@ -39,7 +39,7 @@ def _src(events: Events) -> Source:
     return events if isinstance(events, Source) else events.source
 
 
-def _table(src: Source, name: str = TABLE) -> str:
+def _table(name: str = TABLE) -> str:
     return _sql.ident(name, "table")
 
 
@@ -50,7 +50,7 @@ def event_counts(events: Events, by: str, fn: str = "event_counts") -> pd.Series
         return events.groupby(by).size().rename("n")
     src = _src(events)
     src.require(TABLE, [by], fn)
-    g = src.fetch(_sql.EVENT_COUNTS.format(by=_sql.ident(by), touchpoints=_table(src)),
+    g = src.fetch(_sql.EVENT_COUNTS.format(by=_sql.ident(by), touchpoints=_table()),
                   what=f"touchpoints: events by {by}")
     return g.set_index(by)["n"].astype("int64").sort_index()
 
@@ -87,7 +87,7 @@ def purchase_split(events: Events, by: str | None, purchase_types: Sequence[str]
     src.require(TABLE, cols, fn)
     key = _sql.ident(by) if by else ""
     sql = _sql.PURCHASE_SPLIT.format(
-        touchpoints=_table(src),
+        touchpoints=_table(),
         exclude=_sql.literals(exclude_event_types, "event type") if exclude_event_types
         else "('')",
         purchase=_sql.literals(purchase_types, "purchase type"),
@@ -134,8 +134,8 @@ def contact_history(events: Events, responses: pd.DataFrame | Source | None, win
     src = _src(events)
     src.require(TABLE, need, fn)
     src.require("responses", ["response_id", "customer_id", "response_date", score], fn)
-    sql = _sql.CONTACT_HISTORY.format(touchpoints=_table(src),
-                                      responses=_table(src, "responses"),
+    sql = _sql.CONTACT_HISTORY.format(touchpoints=_table(),
+                                      responses=_table("responses"),
                                       score=_sql.ident(score))
     out = src.fetch(sql, {"day_ns": int(day.value), "window_ns": int(window_days * day.value)},
                     what=f"touchpoints: contacts in the {window_days} days before each answer")
@@ -158,7 +158,7 @@ def contact_resolution(events: Events, fn: str = "contact_resolution") -> pd.Dat
         return out
     src = _src(events)
     src.require(TABLE, need, fn)
-    out = src.fetch(_sql.CONTACT_RESOLUTION.format(touchpoints=_table(src)),
+    out = src.fetch(_sql.CONTACT_RESOLUTION.format(touchpoints=_table()),
                     what="touchpoints: first-contact resolution per customer")
     out["fcr"] = out["fcr"].astype("Float64").astype(float)
     out["n"] = out["n"].astype("int64")
@@ -176,7 +176,7 @@ def contact_observations(events: Events, fn: str = "contact_observations") -> pd
                              "y": tp["resolved_first_contact"].to_numpy(dtype=float)})
     src = _src(events)
     src.require(TABLE, need, fn)
-    out = src.fetch(_sql.CONTACT_OBSERVATIONS.format(touchpoints=_table(src)),
+    out = src.fetch(_sql.CONTACT_OBSERVATIONS.format(touchpoints=_table()),
                     what="touchpoints: first contacts with a known outcome")
     out["when"] = out["when"].astype("datetime64[ns]")  # one resolution whatever the engine
     return out
@@ -188,7 +188,7 @@ def last_event(events: Events) -> pd.Timestamp:
         return pd.Timestamp(events["timestamp"].max())
     src = _src(events)
     d = src.fetch(_sql.DATA_END_PART.format(column=_sql.ident("timestamp"),
-                                            table=_table(src)), what="touchpoints: last event")
+                                            table=_table()), what="touchpoints: last event")
     return pd.Timestamp(d["d"].iloc[0])
 
 
@@ -196,14 +196,14 @@ def check_events(src: Source) -> list[str]:
     """Contract problems of the source's event table, found in the engine (empty: none)."""
     where = f"{TABLE} ({src.location}: {src.tables[TABLE]})"
     src.require(TABLE, ["event_id", "customer_id", "timestamp", "event_type"], "touchpoints")
-    c = src.fetch(_sql.EVENT_CHECKS.format(touchpoints=_table(src)),
+    c = src.fetch(_sql.EVENT_CHECKS.format(touchpoints=_table()),
                   what="touchpoints: contract checks").iloc[0]
     problems = [f"{where}: column {col!r} has {int(c[key]):,} missing values"
                 for key, col in (("null_customer", "customer_id"),
                                  ("null_timestamp", "timestamp"),
                                  ("null_event_type", "event_type")) if c[key]]
     if src.has("customers"):
-        parts = dict(touchpoints=_table(src), customers=_table(src, "customers"))
+        parts = dict(touchpoints=_table(), customers=_table("customers"))
         n = int(src.fetch(_sql.UNKNOWN_CUSTOMER_COUNT.format(**parts),
                           what="touchpoints: unknown customers").iloc[0, 0])
         if n:
