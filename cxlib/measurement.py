@@ -26,7 +26,7 @@ import pandas as pd
 
 from .errors import DataError
 
-__all__ = ["WeightedCorr", "component_loadings", "cronbach_alpha", "dillon_goldstein_rho", "block_eigenvalues",
+__all__ = ["WeightedCorr", "cov_to_corr", "component_loadings", "cronbach_alpha", "dillon_goldstein_rho", "block_eigenvalues",
            "composite_reliability", "ave", "rho_a", "htmt", "fornell_larcker",
            "item_correlations", "first_component_loadings", "MISSING_POLICIES"]
 
@@ -89,6 +89,13 @@ def item_correlations(items: pd.DataFrame, missing: Missing = "error") -> pd.Dat
     return corr
 
 
+def cov_to_corr(cov: np.ndarray) -> np.ndarray:
+    """The correlation matrix of a covariance (or cross-product) matrix."""
+    sd = np.sqrt(np.diag(cov))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return cov / np.outer(sd, sd)
+
+
 class WeightedCorr:
     """Correlation matrices of the columns of ``values`` under row frequency weights.
 
@@ -119,9 +126,8 @@ class WeightedCorr:
         with np.errstate(invalid="ignore", divide="ignore"):
             if self.complete:
                 s = self._xt @ w
-                cov = np.multiply(self._xt, w, out=self._buf) @ self._x - np.outer(s, s) / w.sum()
-                sd = np.sqrt(np.diag(cov))
-                return cov / np.outer(sd, sd)
+                return cov_to_corr(np.multiply(self._xt, w, out=self._buf) @ self._x
+                                   - np.outer(s, s) / w.sum())
             wp = self._pt * w                      # weights where column i is present
             wx = np.multiply(self._xt, w, out=self._buf)
             n = wp @ self._p                       # n[i, j]: weight where i and j present

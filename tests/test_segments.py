@@ -344,11 +344,11 @@ def test_parallel_analysis_benchmark_matches_random_data():
     largest eigenvalue agrees with simulated data sets within Monte Carlo error."""
     from scipy import stats
 
-    from cxlib.segments._constructs import _as_corr
+    from cxlib.measurement import cov_to_corr
 
     rng = np.random.default_rng(1)
     n, p, draws = 300, 5, 400
-    wish = [np.linalg.eigvalsh(_as_corr(stats.wishart.rvs(df=n - 1, scale=np.eye(p),
+    wish = [np.linalg.eigvalsh(cov_to_corr(stats.wishart.rvs(df=n - 1, scale=np.eye(p),
                                                           random_state=rng)))[-1]
             for _ in range(draws)]
     data = [np.linalg.eigvalsh(np.corrcoef(rng.standard_normal((n, p)), rowvar=False))[-1]

@@ -202,11 +202,6 @@ def discriminant_validity(frame: pd.DataFrame, blocks: dict[str, list[str]] | No
     return DiscriminantValidity(h, fl, pd.DataFrame(pairs), int(len(data)), threshold)
 
 
-def _as_corr(cov: np.ndarray) -> np.ndarray:
-    sd = np.sqrt(np.diag(cov))
-    return cov / np.outer(sd, sd)
-
-
 def _factor_analysis(corr: np.ndarray, n: int, k: int, seed: int) -> FactorAnalysis:
     """Maximum-likelihood factor analysis (sklearn, varimax) of n standardised rows, fitted
     on 2p rows with exactly their correlation matrix: the likelihood and sklearn's EM depend
@@ -271,7 +266,7 @@ def factor_structure(frame: pd.DataFrame, blocks: dict[str, list[str]] | None = 
     rng = np.random.default_rng(seed)
     # random data sets of n normal rows: their centred cross products are Wishart(n - 1, I),
     # so each benchmark correlation matrix is drawn in O(p^3) instead of O(n p^2)
-    rand = np.array([np.linalg.eigvalsh(_as_corr(stats.wishart.rvs(
+    rand = np.array([np.linalg.eigvalsh(ms.cov_to_corr(stats.wishart.rvs(
         df=n - 1, scale=np.eye(p), random_state=rng)))[::-1] for _ in range(n_parallel)])
     bench = np.percentile(rand, 95, axis=0)
     above = eig > bench
