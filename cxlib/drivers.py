@@ -29,6 +29,7 @@ import pandas as pd
 
 from .errors import DataError, ModelError, SmallSampleWarning
 from .measurement import WeightedCorr
+from .schema import as_numbers
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -185,15 +186,7 @@ def _prepare(frame: pd.DataFrame, outcome: str, drivers: Sequence[str], missing:
         raise DataError("key_drivers: drivers must be distinct and must not include the outcome")
     data = pd.DataFrame(index=range(len(frame)))
     for c in cols:
-        raw = frame[c].reset_index(drop=True)
-        values = pd.to_numeric(raw.astype("boolean") if pd.api.types.is_bool_dtype(raw.dtype)
-                               else raw, errors="coerce").astype("Float64")
-        text = values.isna() & raw.notna()
-        if text.any():
-            rows = (np.flatnonzero(text.to_numpy()) + 1)[:5].tolist()
-            raise DataError(f"key_drivers: column {c!r} has {int(text.sum())} values that are not "
-                            f"numbers (rows {', '.join(map(str, rows))})")
-        data[c] = values.to_numpy(dtype=float, na_value=np.nan)
+        data[c] = as_numbers(frame[c].reset_index(drop=True), f"key_drivers: column {c!r}")
     if missing == "listwise":
         data = data.dropna()
     elif missing == "pairwise":

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataError
+from .schema import as_numbers
 
 __all__ = ["WeightedCorr", "cov_to_corr", "component_loadings", "cronbach_alpha", "dillon_goldstein_rho", "block_eigenvalues",
            "composite_reliability", "ave", "rho_a", "htmt", "fornell_larcker",
@@ -51,14 +52,7 @@ def _numeric_block(items: pd.DataFrame, missing: str, min_items: int = 2,
         raise DataError(f"{what}: duplicated item columns {dup}")
     out = {}
     for col in items.columns:
-        raw = items[col]
-        values = pd.to_numeric(raw, errors="coerce").astype("Float64")
-        bad = values.isna() & raw.notna()
-        if bad.any():
-            rows = (np.flatnonzero(bad.to_numpy()) + 1)[:5].tolist()
-            raise DataError(f"{what}: item {col!r} has {int(bad.sum())} non-numeric values "
-                            f"(rows {', '.join(map(str, rows))})")
-        out[col] = values.to_numpy(dtype=float, na_value=np.nan)
+        out[col] = as_numbers(items[col], f"{what}: item {col!r}")
     frame = pd.DataFrame(out, index=items.index)
     na = frame.isna()
     if na.to_numpy().any():

@@ -17,6 +17,7 @@ import pandas as pd
 from scipy import stats
 
 from .errors import DataError
+from .schema import as_numbers
 
 __all__ = ["nps", "nps_interval", "compare_nps", "nps_change", "nps_trend", "nps_sample_size",
            "csat", "ces", "repeat_purchase_rate", "retention_rate", "wilson_interval",
@@ -48,16 +49,8 @@ def _score_array(frame: pd.DataFrame, column: str, lo: float, hi: float, fn: str
     raw = frame[column]
     if pd.api.types.is_bool_dtype(raw.dtype):
         raise DataError(f"{fn}: column {column!r} holds true/false, not scores")
-    if pd.api.types.is_numeric_dtype(raw.dtype):
-        values = raw.to_numpy(dtype=float, na_value=np.nan)
-    else:
-        coerced = pd.to_numeric(raw, errors="coerce")
-        text = (coerced.isna() & raw.notna()).to_numpy(dtype=bool)
-        if text.any():
-            shown = ", ".join(repr(v) for v in raw[text].head(3))
-            raise DataError(f"{fn}: column {column!r} has {int(text.sum())} values that are not "
-                            f"numbers (rows {_rows(text)}: {shown})")
-        values = coerced.to_numpy(dtype=float, na_value=np.nan)
+    values = (raw.to_numpy(dtype=float, na_value=np.nan) if pd.api.types.is_numeric_dtype(raw.dtype)
+              else as_numbers(raw, f"{fn}: column {column!r}"))
     with np.errstate(invalid="ignore"):
         bad = ~np.isnan(values) & ((values < lo) | (values > hi))
     if bad.any():

@@ -34,6 +34,7 @@ from .errors import DataError
 from .vocab import EMOTIONAL_ITEMS, JOURNEY_PHASES, RATIONAL_ITEMS
 
 __all__ = ["CONTRACT", "validate", "validate_company", "unknown_customers", "require_columns",
+           "as_numbers",
            "date_columns", "JOURNEY_PHASES"]
 
 MAX_ROWS_SHOWN = 5
@@ -341,6 +342,21 @@ def unknown_customers(tables: Mapping[str, pd.DataFrame],
                 f"{sources.get(name, name)}: column 'customer_id' refers to customers not in "
                 f"the customers table ({_rows_text(rows, list(ids[bad]))})")
     return problems
+
+
+def as_numbers(raw: pd.Series, where: str) -> np.ndarray:
+    """``raw`` as floats (true/false as 1/0, missing as NaN); text that is not a number is a
+    DataError "<where> has N values that are not numbers (rows ...: first values)"."""
+    if pd.api.types.is_bool_dtype(raw.dtype):
+        raw = raw.astype("boolean")
+    values = pd.to_numeric(raw, errors="coerce")
+    text = (values.isna() & raw.notna()).to_numpy(dtype=bool)
+    if text.any():
+        rows = (np.flatnonzero(text) + 1)[:MAX_ROWS_SHOWN].tolist()
+        shown = ", ".join(repr(v) for v in raw[text].head(3))
+        raise DataError(f"{where} has {int(text.sum())} values that are not numbers (rows "
+                        f"{', '.join(map(str, rows))}: {shown})")
+    return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 
 def require_columns(frame: pd.DataFrame, columns: Sequence[str], where: str) -> None:

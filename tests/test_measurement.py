@@ -101,7 +101,7 @@ def test_clear_errors(hand):
         m.cronbach_alpha(hand[["a"]])
     with pytest.raises(DataError, match="'c'.*constant|c are constant"):
         m.dillon_goldstein_rho(hand.assign(c=3))
-    with pytest.raises(DataError, match="non-numeric"):
+    with pytest.raises(DataError, match=r"item 'b' has 1 values that are not numbers \(rows 2: 'x'\)"):
         m.cronbach_alpha(hand.assign(b=["1", "x", "3", "4"]))
     with pytest.raises(DataError, match="unknown item.*nope"):
         m.htmt(hand, {"A": ["a", "nope"], "B": ["b", "c"]})

@@ -13,6 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from .. import measurement as ms
 from ..errors import ConvergenceWarning, DataError
+from ..schema import as_numbers
 from ..vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
 
 DEFAULT_BLOCKS: dict[str, tuple[str, ...]] = {"emotional": EMOTIONAL_ITEMS,
@@ -39,13 +40,7 @@ def _blocks(frame: pd.DataFrame, blocks: dict[str, list[str]] | None, min_items:
 def _numeric(frame: pd.DataFrame, items: list[str], block: str) -> pd.DataFrame:
     out = {}
     for col in items:
-        values = pd.to_numeric(frame[col], errors="coerce").astype("Float64")
-        bad = values.isna() & frame[col].notna()
-        if bad.any():
-            rows = (np.flatnonzero(bad.to_numpy()) + 1)[:5].tolist()
-            raise DataError(f"block {block!r}: item {col!r} has {int(bad.sum())} non-numeric "
-                            f"values (rows {', '.join(map(str, rows))})")
-        out[col] = values.to_numpy(dtype=float, na_value=np.nan)
+        out[col] = as_numbers(frame[col], f"block {block!r}: item {col!r}")
     return pd.DataFrame(out, index=frame.index)
 
 
