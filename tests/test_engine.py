@@ -20,6 +20,7 @@ import pytest
 import cxlib
 from cxlib import engine
 from cxlib.churn import build_features
+from conftest import write_boundary_company
 from cxlib.errors import DataError, StatisticalWarning
 
 SNAPSHOT = "2025-01-01"
@@ -283,26 +284,7 @@ def test_cp932_csv_is_read(tmp_path):
 
 def test_features_hand_computed_boundaries(tmp_path):
     """Two customers, events placed on the 30-day and window boundaries by hand."""
-    snap = pd.Timestamp("2024-06-01")
-    customers = pd.DataFrame({
-        "customer_id": ["A", "B"], "signup_date": pd.to_datetime(["2023-01-01", "2024-03-02"]),
-        "churned": [True, False], "churn_date": pd.to_datetime(["2024-06-20", None]),
-        "plan": ["basic", "premium"]})
-    t = pd.to_datetime(["2024-02-01 10:00", "2024-04-01 10:00", "2024-05-01 10:00",
-                        "2024-05-01 09:00", "2024-05-31 10:00:01", "2024-06-01 00:00",
-                        "2024-04-01 12:00"], format="ISO8601")
-    touchpoints = pd.DataFrame({
-        "event_id": [f"E{i}" for i in range(7)], "customer_id": ["A"] * 6 + ["B"],
-        "timestamp": t,
-        # A: contact outside the window; contact 60 days later; repeat exactly 30 days later
-        # (counts); complaint; contact 30 days + 1 second later (does not count as a repeat);
-        # an event at the snapshot (excluded). B: one contact.
-        "event_type": ["contact", "contact", "repeat_contact", "complaint", "contact",
-                       "contact", "contact"],
-        "resolved_first_contact": pd.array([False, False, None, None, True, False, True],
-                                           dtype="boolean")})
-    customers.to_parquet(tmp_path / "customers.parquet")
-    touchpoints.to_parquet(tmp_path / "touchpoints.parquet")
+    snap = write_boundary_company(tmp_path)
     with pytest.warns(StatisticalWarning, match="undercounts"):  # data end 06-20
         got = engine.build_features(tmp_path, snap, horizon=1, window_days=90,
                                     static=("plan",)).set_index("customer_id")
@@ -311,11 +293,13 @@ def test_features_hand_computed_boundaries(tmp_path):
     assert (a.contacts_total, a.contacts_recent, a.unresolved_recent) == (3, 2, 1)
     assert a.repeat_contacts_30d == 1  # gaps 60 d, 30 d (counts), 30 d + 1 s
     assert (a.complaints_total, a.complaints_recent) == (1, 1)
-    assert a.days_since_contact == pytest.approx((snap - t[4]).total_seconds() / 86400)
+    assert a.days_since_contact == pytest.approx(
+        (snap - pd.Timestamp("2024-05-31 10:00:01")).total_seconds() / 86400)
     assert a.churned_in_horizon == 1 and b.churned_in_horizon == 0
     assert b.tenure_months == pytest.approx(91 / (365.25 / 12)) and b.first_year == 1
-    assert b.days_since_contact == pytest.approx((snap - t[6]).total_seconds() / 86400)
+    assert b.days_since_contact == pytest.approx(
+        (snap - pd.Timestamp("2024-04-01 12:00")).total_seconds() / 86400)
+    tables = {t: pd.read_parquet(tmp_path / f"{t}.parquet") for t in ("customers", "touchpoints")}
     with pytest.warns(StatisticalWarning):
-        expected = build_features({"customers": customers, "touchpoints": touchpoints}, snap,
-                                  horizon=1, window_days=90, static=("plan",))
+        expected = build_features(tables, snap, horizon=1, window_days=90, static=("plan",))
     pd.testing.assert_frame_equal(got.reset_index(), _sorted(expected))

@@ -23,6 +23,7 @@ import cxlib
 from cxlib import engine
 from cxlib.churn import build_features
 from cxlib.engine._spark import spark_session, to_spark
+from conftest import write_boundary_company
 from cxlib.errors import DataError, StatisticalWarning
 
 pytestmark = pytest.mark.skipif(
@@ -163,23 +164,7 @@ def test_cp932_csv_with_quotes_and_newlines(spark, tmp_path):
 
 def test_features_hand_computed_boundaries(spark, tmp_path):
     """Nanosecond Parquet timestamps; events exactly 30 days and 30 days + 1 s apart."""
-    snap = pd.Timestamp("2024-06-01")
-    customers = pd.DataFrame({
-        "customer_id": ["A", "B"], "signup_date": pd.to_datetime(["2023-01-01", "2024-03-02"]),
-        "churned": [True, False], "churn_date": pd.to_datetime(["2024-06-20", None]),
-        "plan": ["basic", "premium"]})
-    t = pd.to_datetime(["2024-02-01 10:00", "2024-04-01 10:00", "2024-05-01 10:00",
-                        "2024-05-01 09:00", "2024-05-31 10:00:01", "2024-06-01 00:00",
-                        "2024-04-01 12:00"], format="ISO8601").as_unit("ns")
-    touchpoints = pd.DataFrame({
-        "event_id": [f"E{i}" for i in range(7)], "customer_id": ["A"] * 6 + ["B"],
-        "timestamp": t,
-        "event_type": ["contact", "contact", "repeat_contact", "complaint", "contact",
-                       "contact", "contact"],
-        "resolved_first_contact": pd.array([False, False, None, None, True, False, True],
-                                           dtype="boolean")})
-    customers.to_parquet(tmp_path / "customers.parquet")
-    touchpoints.to_parquet(tmp_path / "touchpoints.parquet")
+    snap = write_boundary_company(tmp_path)
     kw = dict(horizon=1, window_days=90, static=("plan",))
     with engine.Source(tmp_path, engine="spark", spark=spark) as sp, \
             pytest.warns(StatisticalWarning, match="undercounts"):
@@ -187,8 +172,8 @@ def test_features_hand_computed_boundaries(spark, tmp_path):
     a = got.set_index("customer_id").loc["A"]
     assert (a.contacts_total, a.contacts_recent, a.unresolved_recent) == (3, 2, 1)
     assert a.repeat_contacts_30d == 1  # gaps 60 d, 30 d (counts), 30 d + 1 s (does not)
-    assert a.days_since_contact == pytest.approx((snap - t[4]).total_seconds() / 86400,
-                                                 rel=1e-12)
+    assert a.days_since_contact == pytest.approx(
+        (snap - pd.Timestamp("2024-05-31 10:00:01")).total_seconds() / 86400, rel=1e-12)
     with engine.Source(tmp_path) as duck, pytest.warns(StatisticalWarning):
         _same(got, engine.build_features(duck, snap, **kw))
 
