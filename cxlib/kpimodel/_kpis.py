@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..engine import _sql
 from ..engine import _touchpoints as events
+from ..engine._answers import kpi_answers
 from ..errors import DataError
 from ..schema import require_columns
 from ..vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
@@ -71,7 +71,8 @@ def customer_kpis(tables: dict[str, pd.DataFrame], horizon_months: int = 12) -> 
     _need(cust, "customers", ["customer_id", "signup_date", "churned", "churn_date",
                               "monthly_revenue"])
     if events.is_pushed_down(tables):
-        first, per_org, last_answer = _answers_in_engine(tables.source)
+        first, per_org, last_answer = kpi_answers(
+            tables.source, ANSWER_COLUMNS + ["survey_type", "response_id"], ANCHOR_ITEMS)
     else:
         first, per_org, last_answer = _answers(tables["responses"])
     end = max(events.last_event(tp), last_answer)
@@ -133,32 +134,6 @@ def _answers(resp: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timesta
         parts.append(pd.DataFrame({"mean": g.mean(), "n": g.count()}).reset_index()
                      .assign(score=score))
     return first, pd.concat(parts, ignore_index=True), pd.Timestamp(resp["response_date"].max())
-
-
-def _answers_in_engine(src) -> tuple[pd.DataFrame, pd.DataFrame, pd.Timestamp]:
-    """:func:`_answers` computed where the answers lie (ties on the first date: the smallest
-    ``response_id``, which is table order for answers stored in id order)."""
-    fn = "customer_kpis"
-    src.require("responses", ANSWER_COLUMNS + ["survey_type", "response_id"], fn)
-    have = src.columns("responses")
-    items = [c for c in ANCHOR_ITEMS if c in have]
-    table = _sql.ident("responses", "table")
-    items_sql = "".join(f", TRY_CAST({_sql.ident(c)} AS DOUBLE) AS {_sql.ident(c)}"
-                        for c in items)
-    first = src.fetch(_sql.KPI_FIRST_ANSWER.format(items=items_sql, responses=table),
-                      what="responses: first relationship answer per customer")
-    first["response_date"] = first["response_date"].astype("datetime64[ns]")
-    first = first.set_index("customer_id")
-    parts = [src.fetch(_sql.KPI_TRANSACTIONAL.format(score=_sql.ident(score), name=score,
-                                                     responses=table),
-                       what=f"responses: mean {score} per customer and organisation")
-             for score in ("csat", "ces")]
-    per_org = pd.concat(parts, ignore_index=True)
-    per_org["n"] = per_org["n"].astype("int64")
-    last = src.fetch(_sql.DATA_END_PART.format(column=_sql.ident("response_date"),
-                                               table=table), what="responses: last answer")
-    last = last["d"].iloc[0]
-    return first, per_org, pd.Timestamp(last)
 
 
 SAMPLE_SPEC = """\
