@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .errors import CxError, DataError, ModelError, ReportError
+from .errors import CxError, DataError, ModelError, ParameterError, ReportError
 
 __version__ = "0.1.0"
 
@@ -43,12 +43,13 @@ _FUNCTIONS: dict[str, str] = {
     "environment_versions": "environment",
 }
 _SUBMODULES: tuple[str, ...] = (
-    "churn", "drivers", "engine", "environment", "errors", "io", "journey", "kpimodel",
+    "checks", "churn", "drivers", "engine", "environment", "errors", "io", "journey", "kpimodel",
     "measurement", "metrics", "paths", "pilot", "plots", "schema", "segments", "surveyio",
     "survival", "synth", "text", "vocab",
 )
 
-__all__ = ["CxError", "DataError", "ModelError", "ReportError", *_FUNCTIONS, *_SUBMODULES]
+__all__ = ["CxError", "DataError", "ModelError", "ParameterError", "ReportError", *_FUNCTIONS,
+           *_SUBMODULES]
 
 
 def __getattr__(name: str) -> Any:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
+from .checks import check_option
 from .errors import DataError, ModelError, SmallSampleWarning
 from .measurement import WeightedCorr
 from .schema import as_numbers
@@ -178,6 +179,7 @@ class KeyDrivers:
 
 def _prepare(frame: pd.DataFrame, outcome: str, drivers: Sequence[str], missing: str
              ) -> pd.DataFrame:
+    check_option("missing", missing, ("listwise", "pairwise"), where="key_drivers")
     cols = [outcome, *drivers]
     absent = [c for c in cols if c not in frame.columns]
     if absent:
@@ -189,10 +191,8 @@ def _prepare(frame: pd.DataFrame, outcome: str, drivers: Sequence[str], missing:
         data[c] = as_numbers(frame[c].reset_index(drop=True), f"key_drivers: column {c!r}")
     if missing == "listwise":
         data = data.dropna()
-    elif missing == "pairwise":
-        data = data[data[outcome].notna()]
     else:
-        raise ValueError("missing must be 'listwise' or 'pairwise'")
+        data = data[data[outcome].notna()]
     return data
 
 
@@ -246,8 +246,7 @@ def key_drivers(frame: pd.DataFrame, outcome: str, drivers: Sequence[str],
     over rows, ``n_boot`` resamples from ``seed``; failed resamples are counted in
     ``n_failed``. Performance is each driver's mean score.
     """
-    if method not in METHODS:
-        raise ValueError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
+    check_option("method", method, METHODS, where="key_drivers")
     drivers = list(drivers)
     data = _prepare(frame, outcome, drivers, missing)
     y = data[outcome].dropna()

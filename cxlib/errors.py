@@ -2,7 +2,8 @@
 
 Every error raised by cxlib for bad input is a subclass of :class:`CxError`, so a
 notebook or a scheduled run can catch one thing; the message names the file,
-column and rows at fault.
+column and rows at fault. The row lists and option checks that build these messages
+live in :mod:`cxlib.checks`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,14 @@ class ReportError(CxError):
 
 class ModelError(CxError):
     """A model cannot be fitted as asked (one-class target, bad spec, singular design...)."""
+
+
+class ParameterError(CxError, ValueError):
+    """An argument is not one cxlib accepts (an unknown option, a level outside 0-1, ...).
+
+    Also a ``ValueError``, as Python and scikit-learn use for a bad argument value, so code
+    that catches ``ValueError`` keeps working.
+    """
 
 
 class StatisticalWarning(UserWarning):

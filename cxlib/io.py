@@ -13,6 +13,7 @@ from typing import Any
 import pandas as pd
 
 from . import paths
+from .checks import check_option, row_numbers, rows_text
 from .errors import DataError
 from .schema import CONTRACT, date_columns, validate, validate_company
 from .surveyio import read_survey  # survey platform exports (Qualtrics, SurveyMonkey, Forms)
@@ -45,9 +46,8 @@ def _read_csv(path: Path, table: str) -> pd.DataFrame:
             parsed = pd.to_datetime(frame[col], errors="coerce", format="mixed")
             bad = parsed.isna() & frame[col].notna()
             if bad.any():
-                rows = (bad.to_numpy().nonzero()[0] + 1)[:5].tolist()
                 raise DataError(f"{path.name}: column {col!r} has {int(bad.sum())} values that are "
-                                f"not dates (rows {', '.join(map(str, rows))})")
+                                f"not dates (rows {rows_text(row_numbers(bad))})")
             frame[col] = parsed
     return frame
 
@@ -55,8 +55,7 @@ def _read_csv(path: Path, table: str) -> pd.DataFrame:
 def read_table(path: Path | str, table: str, validate_contract: bool = True) -> pd.DataFrame:
     """Read one contract table from ``.parquet`` or ``.csv`` and validate it."""
     path = Path(path)
-    if table not in CONTRACT:
-        raise ValueError(f"unknown table {table!r}; the contract has {', '.join(CONTRACT)}")
+    check_option("table", table, CONTRACT, where="read_table")
     if not path.exists():
         raise DataError(f"{path}: file not found")
     if path.suffix == ".parquet":

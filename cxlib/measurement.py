@@ -24,6 +24,7 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 
+from .checks import check_option, row_numbers, rows_text
 from .errors import DataError
 from .schema import as_numbers
 
@@ -40,8 +41,7 @@ MISSING_POLICIES: tuple[str, ...] = ("error", "drop", "pairwise")
 def _numeric_block(items: pd.DataFrame, missing: str, min_items: int = 2,
                    what: str = "block") -> pd.DataFrame:
     """The block as float columns, checked: enough items, numeric, no constant item."""
-    if missing not in MISSING_POLICIES:
-        raise ValueError(f"missing must be one of {', '.join(MISSING_POLICIES)}, got {missing!r}")
+    check_option("missing", missing, MISSING_POLICIES, where=what)
     if not isinstance(items, pd.DataFrame):
         raise DataError(f"{what}: expected a DataFrame of item columns, got {type(items).__name__}")
     if items.shape[1] < min_items:
@@ -58,10 +58,9 @@ def _numeric_block(items: pd.DataFrame, missing: str, min_items: int = 2,
     if na.to_numpy().any():
         if missing == "error":
             cols = [c for c in frame.columns if na[c].any()]
-            rows = (np.flatnonzero(na.any(axis=1).to_numpy()) + 1)[:5].tolist()
             raise DataError(f"{what}: missing answers in {', '.join(map(str, cols))} "
-                            f"({int(na.any(axis=1).sum())} rows, first rows "
-                            f"{', '.join(map(str, rows))}); pass missing='drop' or 'pairwise'")
+                            f"({rows_text(row_numbers(na.any(axis=1)), count=True)}); "
+                            "pass missing='drop' or 'pairwise'")
         if missing == "drop":
             frame = frame.dropna()
     if len(frame.dropna(how="all")) < 3:

@@ -16,7 +16,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from .errors import DataError
+from .checks import check_between, check_option, row_numbers, rows_text
+from .errors import DataError, ParameterError
 from .schema import as_numbers
 
 __all__ = ["nps", "nps_interval", "compare_nps", "nps_change", "nps_trend", "nps_sample_size",
@@ -30,11 +31,6 @@ SCALE_COLUMNS = ["n", "n_eff", "top_box", "top_box_low", "top_box_high", "mean",
 
 
 # -- validation ------------------------------------------------------------------------------
-
-def _rows(mask: np.ndarray | pd.Series) -> str:
-    rows = (np.flatnonzero(np.asarray(mask, dtype=bool)) + 1)[:5].tolist()
-    return ", ".join(map(str, rows))
-
 
 def _scores(frame: pd.DataFrame, column: str, lo: float, hi: float, fn: str) -> pd.Series:
     """``column`` as Float64, with one clear DataError for text and out-of-range values."""
@@ -55,7 +51,7 @@ def _score_array(frame: pd.DataFrame, column: str, lo: float, hi: float, fn: str
         bad = ~np.isnan(values) & ((values < lo) | (values > hi))
     if bad.any():
         raise DataError(f"{fn}: column {column!r} has {int(bad.sum())} values outside "
-                        f"{lo:g}-{hi:g} (rows {_rows(bad)})")
+                        f"{lo:g}-{hi:g} (rows {rows_text(row_numbers(bad))})")
     return values
 
 
@@ -83,7 +79,7 @@ def _weights(frame: pd.DataFrame, weight: str | None, fn: str) -> np.ndarray:
     bad = ~np.isfinite(w) | (w <= 0)
     if bad.any():
         raise DataError(f"{fn}: weight column {weight!r} has {int(bad.sum())} values that are "
-                        f"missing or not > 0 (rows {_rows(bad)})")
+                        f"missing or not > 0 (rows {rows_text(row_numbers(bad))})")
     return w
 
 
@@ -93,8 +89,7 @@ def _keys(by: str | Sequence[str] | None) -> list[str]:
 
 def z_value(level: float) -> float:
     """Two-sided normal critical value for a confidence ``level`` (0.95 -> 1.96)."""
-    if not 0 < level < 1:
-        raise ValueError(f"level must be between 0 and 1, got {level}")
+    check_between("level", level, 0, 1)
     return float(stats.norm.ppf(0.5 + level / 2))
 
 
@@ -170,8 +165,7 @@ def nps(frame: pd.DataFrame, by: str | list[str] | None = None, score: str = "np
     (percentile, ``n_boot`` resamples of rows, ``seed``). Groups with ``n_eff < min_n``
     are kept and flagged in ``small_sample``.
     """
-    if method not in ("adjusted_wald", "bootstrap"):
-        raise ValueError(f"method must be 'adjusted_wald' or 'bootstrap', got {method!r}")
+    check_option("method", method, ("adjusted_wald", "bootstrap"), where="nps")
     values = _score_array(frame, score, 0, 10, "nps")
     w = _weights(frame, weight, "nps")
     keys = _keys(by)
@@ -220,7 +214,7 @@ def compare_nps(a: pd.DataFrame, b: pd.DataFrame | None = None, *, target: float
     error, so the interval excludes 0 exactly when ``p_value < 1 - level``.
     """
     if (b is None) == (target is None):
-        raise ValueError("compare_nps: give either b (a second group) or target (a benchmark)")
+        raise ParameterError("compare_nps: give either b (a second group) or target (a benchmark)")
     z = z_value(level)
     pa, da, na, ca = _one(a, score, weight)
     centre_a, var_a = _adjusted(np.array(pa * na), np.array(da * na), np.array(na))
@@ -332,13 +326,12 @@ def nps_sample_size(change: float | Sequence[float], promoters: float, detractor
     (``design="two_sample"``, e.g. two waves): n per sample = (z_a + z_b)^2 * 2v / delta^2;
     against a fixed target (``"one_sample"``): (z_a + z_b)^2 * v / delta^2.
     """
-    if design not in ("two_sample", "one_sample"):
-        raise ValueError("design must be 'two_sample' or 'one_sample'")
+    check_option("design", design, ("two_sample", "one_sample"), where="nps_sample_size")
     if not (0 <= promoters <= 1 and 0 <= detractors <= 1 and promoters + detractors <= 1):
         raise DataError("nps_sample_size: promoters and detractors are shares 0-1 summing to <= 1")
     delta = np.atleast_1d(np.asarray(change, dtype=float)) / 100
     if np.any(delta == 0):
-        raise ValueError("nps_sample_size: change must not be 0")
+        raise ParameterError("nps_sample_size: change must not be 0")
     v = promoters + detractors - (promoters - detractors) ** 2
     factor = 2 if design == "two_sample" else 1
     n = (z_value(level) + stats.norm.ppf(power)) ** 2 * factor * v / delta**2

@@ -30,14 +30,13 @@ with warnings.catch_warnings():
     import pandera.backends.pandas.builtin_checks  # noqa: F401  (imported by the first validate)
 from pandera.errors import SchemaError, SchemaErrors
 
+from .checks import row_numbers, rows_text
 from .errors import DataError
 from .vocab import EMOTIONAL_ITEMS, JOURNEY_PHASES, RATIONAL_ITEMS
 
 __all__ = ["CONTRACT", "validate", "validate_company", "unknown_customers", "require_columns",
            "as_numbers",
            "date_columns", "JOURNEY_PHASES"]
-
-MAX_ROWS_SHOWN = 5
 
 
 # -- element-wise checks that tolerate any dtype --------------------------------------------
@@ -220,22 +219,13 @@ CONTRACT: dict[str, pa.DataFrameSchema] = {
 
 # -- validation and messages ----------------------------------------------------------------
 
-def _rows_text(rows: list[int], values: list[object] | None = None) -> str:
-    values = [getattr(v, "item", lambda v=v: v)() for v in (values or [None] * len(rows))]
-    shown = ", ".join(f"{r} ({v!r})" if v is not None else str(r)
-                      for r, v in zip(rows[:MAX_ROWS_SHOWN], values[:MAX_ROWS_SHOWN]))
-    more = len(rows) - MAX_ROWS_SHOWN
-    noun = "row" if len(rows) == 1 else "rows"
-    return f"{len(rows)} {noun}: {shown}" + (f" and {more} more" if more > 0 else "")
-
-
 def _describe(cases: pd.DataFrame, schema: pa.DataFrameSchema) -> list[str]:
     """One line per (column, check) from pandera's failure_cases table."""
     lines: list[str] = []
     table_level = cases["schema_context"].eq("DataFrameSchema") & cases["index"].notna()
     for check, grp in cases[table_level].groupby("check", sort=False):
         rows = sorted({int(i) + 1 for i in grp["index"]})
-        lines.append(f"{_check_text(str(check), None, schema)} ({_rows_text(rows)})")
+        lines.append(f"{_check_text(str(check), None, schema)} ({rows_text(rows, count=True)})")
     for (column, check), grp in cases[~table_level].groupby(["column", "check"], sort=False,
                                                              dropna=False):
         if check == "column_in_dataframe":
@@ -248,7 +238,7 @@ def _describe(cases: pd.DataFrame, schema: pa.DataFrameSchema) -> list[str]:
             continue
         rows = [int(i) + 1 for i in grp["index"]]
         values = [None if _isna(v) else v for v in grp["failure_case"]]
-        lines.append(f"{what} ({_rows_text(rows, values)})")
+        lines.append(f"{what} ({rows_text(rows, values, count=True)})")
     return lines
 
 
@@ -337,10 +327,10 @@ def unknown_customers(tables: Mapping[str, pd.DataFrame],
         inside = pc.is_in(text(ids), value_set=known).to_numpy(zero_copy_only=False)
         bad = pd.Series(~inside.astype(bool))
         if bad.any():
-            rows = list(np.flatnonzero(bad.to_numpy()) + 1)
+            rows = rows_text(row_numbers(bad), list(ids[bad]), count=True)
             problems.append(
                 f"{sources.get(name, name)}: column 'customer_id' refers to customers not in "
-                f"the customers table ({_rows_text(rows, list(ids[bad]))})")
+                f"the customers table ({rows})")
     return problems
 
 
@@ -352,10 +342,9 @@ def as_numbers(raw: pd.Series, where: str) -> np.ndarray:
     values = pd.to_numeric(raw, errors="coerce")
     text = (values.isna() & raw.notna()).to_numpy(dtype=bool)
     if text.any():
-        rows = (np.flatnonzero(text) + 1)[:MAX_ROWS_SHOWN].tolist()
         shown = ", ".join(repr(v) for v in raw[text].head(3))
         raise DataError(f"{where} has {int(text.sum())} values that are not numbers (rows "
-                        f"{', '.join(map(str, rows))}: {shown})")
+                        f"{rows_text(row_numbers(text))}: {shown})")
     return values.astype("Float64").to_numpy(dtype=float, na_value=np.nan)
 
 

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .checks import check_option, row_numbers, rows_text
 from .errors import DataError
 from .vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
 
@@ -104,7 +105,7 @@ def _text_rows(text: str, name: str, suffix: str) -> list[list[str]]:
               and not (len(r) > width and not any(c.strip() for c in r[width:]))]
     if ragged:
         raise DataError(f"{name}: {len(ragged)} lines do not have the header's {width} fields "
-                        f"(lines {', '.join(map(str, ragged[:5]))}); "
+                        f"(lines {rows_text(ragged)}); "
                         "check the separator and quoting")
     return [r[:width] + [""] * (width - len(r)) for r in rows]
 
@@ -205,19 +206,19 @@ def parse_scores(values: pd.Series, column: str = "score", scale: tuple[int, int
             out[i] = float(m.group(1))
     raw = values.to_numpy(dtype=object)
     if bad_text:
-        shown = ", ".join(f"{i + 1} ({raw[i]!r})" for i in bad_text[:5])
+        shown = rows_text([i + 1 for i in bad_text], raw[bad_text])
         raise DataError(f"{source}: column {column!r} has {len(bad_text)} answers that are not "
                         f"scores (rows {shown})")
     frac = np.flatnonzero(~np.isnan(out) & (out % 1 != 0))
     if len(frac):
-        shown = ", ".join(f"{i + 1} ({raw[i]!r})" for i in frac[:5])
+        shown = rows_text(frac + 1, raw[frac])
         raise DataError(f"{source}: column {column!r} has {len(frac)} scores that are not whole "
                         f"numbers (rows {shown})")
     if scale is not None:
         lo, hi = scale
         off = np.flatnonzero(~np.isnan(out) & ((out < lo) | (out > hi)))
         if len(off):
-            shown = ", ".join(f"{i + 1} ({raw[i]!r})" for i in off[:5])
+            shown = rows_text(off + 1, raw[off])
             raise DataError(f"{source}: column {column!r} has {len(off)} values outside "
                             f"{lo}-{hi} (rows {shown})")
     return pd.Series(pd.array(np.where(np.isnan(out), None, out), dtype="Float64").astype("Int64"),
@@ -290,8 +291,7 @@ def _finish(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         ids = frame["response_id"]
         dup = ids.duplicated(keep=False) & ids.notna()
         if dup.any():
-            rows = (np.flatnonzero(dup.to_numpy()) + 1)[:6].tolist()
-            shown = ", ".join(f"{r} ({ids.iat[r - 1]!r})" for r in rows)
+            shown = rows_text(row_numbers(dup), list(ids[dup]))
             raise DataError(f"{name}: column 'response_id' has {int(dup.sum())} duplicated ids "
                             f"(rows {shown})")
     if "response_date" in frame.columns and not pd.api.types.is_datetime64_any_dtype(
@@ -300,9 +300,8 @@ def _finish(frame: pd.DataFrame, name: str) -> pd.DataFrame:
         parsed = pd.to_datetime(text, errors="coerce", format="mixed")
         bad = parsed.isna() & text.notna()
         if bad.any():
-            rows = (np.flatnonzero(bad.to_numpy()) + 1)[:5].tolist()
             raise DataError(f"{name}: column 'response_date' has {int(bad.sum())} values that are "
-                            f"not dates (rows {', '.join(map(str, rows))})")
+                            f"not dates (rows {rows_text(row_numbers(bad))})")
         frame["response_date"] = parsed.astype("datetime64[ns]")
     for col, scale in SCORE_SCALES.items():
         if col in frame.columns:
@@ -325,9 +324,7 @@ def read_survey(path: str | Path, platform: str | None = None, encoding: str | N
     """
     path = Path(path)
     name = path.name
-    if platform is not None and platform not in PLATFORMS:
-        raise ValueError(f"platform must be one of {', '.join(PLATFORMS)} or None, "
-                         f"got {platform!r}")
+    check_option("platform", platform, (*PLATFORMS, None), where="read_survey")
     if not path.exists():
         raise DataError(f"{path}: file not found")
     if path.stat().st_size == 0:

@@ -30,6 +30,7 @@ from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from threadpoolctl import threadpool_limits
 
+from .checks import check_option, row_numbers, rows_text
 from .errors import ConvergenceWarning, DataError, ModelError, SmallSampleWarning
 from .plots import TEMPLATE
 from .metrics import z_value
@@ -62,8 +63,7 @@ def durations(customers: pd.DataFrame, end: str | pd.Timestamp | None = None,
     missing = [c for c in need if c not in customers.columns]
     if missing:
         raise DataError(f"durations: customers table lacks column(s) {', '.join(missing)}")
-    if unit not in UNIT_DAYS:
-        raise DataError(f"durations: unit {unit!r} unknown; use one of {', '.join(UNIT_DAYS)}")
+    check_option("unit", unit, UNIT_DAYS, where="durations")
     for col in ("signup_date", "churn_date"):
         if not pd.api.types.is_datetime64_any_dtype(customers[col].dtype):
             raise DataError(f"durations: column {col!r} must be a date column "
@@ -71,18 +71,16 @@ def durations(customers: pd.DataFrame, end: str | pd.Timestamp | None = None,
     signup = customers["signup_date"]
     churn = customers["churn_date"].where(customers["churned"].astype("boolean").fillna(False))
     if signup.isna().any():
-        rows = (np.flatnonzero(signup.isna().to_numpy()) + 1)[:5].tolist()
         raise DataError(f"durations: column 'signup_date' is empty in {int(signup.isna().sum())} "
-                        f"rows (rows {', '.join(map(str, rows))})")
+                        f"rows (rows {rows_text(row_numbers(signup.isna()))})")
     if end is None:
         end_ts = max(signup.max(), churn.max()) if churn.notna().any() else signup.max()
     else:
         end_ts = pd.Timestamp(end)
     before = churn.notna() & (churn < signup)
     if before.any():
-        rows = (np.flatnonzero(before.to_numpy()) + 1)[:5].tolist()
         raise DataError(f"durations: churn_date before signup_date in {int(before.sum())} rows "
-                        f"(rows {', '.join(map(str, rows))})")
+                        f"(rows {rows_text(row_numbers(before))})")
     late = signup > end_ts
     if late.any():
         warnings.warn(f"durations: {int(late.sum())} customers signed up after the end "
@@ -113,14 +111,12 @@ def _check_survival(frame: pd.DataFrame, duration: str, event: str, where: str
     ).to_numpy(dtype=float, na_value=np.nan)
     bad_t = ~np.isfinite(t) | (t < 0)
     if bad_t.any():
-        rows = (np.flatnonzero(bad_t) + 1)[:5].tolist()
         raise DataError(f"{where}: column {duration!r} must be a number >= 0; "
-                        f"{int(bad_t.sum())} rows are not (rows {', '.join(map(str, rows))})")
+                        f"{int(bad_t.sum())} rows are not (rows {rows_text(row_numbers(bad_t))})")
     bad_e = ~np.isin(e, (0.0, 1.0))
     if bad_e.any():
-        rows = (np.flatnonzero(bad_e) + 1)[:5].tolist()
         raise DataError(f"{where}: column {event!r} must be 1 (churned) or 0 (censored); "
-                        f"{int(bad_e.sum())} rows are not (rows {', '.join(map(str, rows))})")
+                        f"{int(bad_e.sum())} rows are not (rows {rows_text(row_numbers(bad_e))})")
     return t, e.astype(int)
 
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 import cxlib
-from cxlib.errors import DataError
+from cxlib.errors import DataError, ParameterError
 from cxlib.io import read_survey
 
 TRUTH = pd.DataFrame({
@@ -247,7 +247,7 @@ def test_ragged_rows_and_duplicate_headers(tmp_path):
 
 def test_missing_file_and_unknown_platform(tmp_path):
     assert "not found" in _error(tmp_path / "nope.csv")
-    with pytest.raises(ValueError, match="platform must be one of"):
+    with pytest.raises(ParameterError, match="platform must be one of"):
         read_survey(tmp_path / "nope.csv", platform="typeform")
 
 

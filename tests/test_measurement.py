@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cxlib import measurement as m
-from cxlib.errors import DataError
+from cxlib.errors import DataError, ParameterError
 
 ROOT = Path(__file__).resolve().parents[1]
 REFERENCE = ROOT.parent / "shared" / "reference" / "ecsi_satisfaction"
@@ -92,7 +92,7 @@ def test_missing_items_are_handled_only_as_asked(hand):
     assert pairwise != pytest.approx(dropped)  # pairwise uses the extra answers of b and c
     corr = gappy.corr()  # pandas' pairwise correlations
     assert pairwise == pytest.approx(1.5 * (1 - 3 / corr.to_numpy().sum()))
-    with pytest.raises(ValueError, match="missing must be one of"):
+    with pytest.raises(ParameterError, match="missing must be one of"):
         m.cronbach_alpha(hand, missing="ignore")
 
 

@@ -20,7 +20,7 @@ from statsmodels.stats.proportion import proportion_effectsize
 from threadpoolctl import threadpool_limits
 
 from cxlib import pilot
-from cxlib.errors import DataError, SmallSampleWarning
+from cxlib.errors import DataError, ParameterError, SmallSampleWarning
 
 START = pd.Timestamp("2025-04-01")
 
@@ -339,7 +339,7 @@ def test_clear_errors_for_empty_overlapping_groups_and_periods(company, sample_g
         pilot.evaluate_pilot(company.tables, "nps", sample_groups, "2022-06-01", pre_months=3)
     with pytest.raises(DataError, match="after the pilot start"):
         pilot.evaluate_pilot(company.tables, "nps", sample_groups, START, end=START)
-    with pytest.raises(DataError, match="unknown KPI"):
+    with pytest.raises(ParameterError, match=r"kpi must be one of .*, got 'happiness'"):
         pilot.evaluate_pilot(company.tables, "happiness", sample_groups, START)
     with pytest.raises(DataError, match="no customers to assign"):
         pilot.assign_monitor_group(c.iloc[:0], share=0.2)

@@ -12,7 +12,7 @@ import statsmodels.api as sm
 
 from cxlib import segments as sg
 from cxlib import synth
-from cxlib.errors import DataError, ModelError
+from cxlib.errors import DataError, ModelError, ParameterError
 from cxlib.vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
 
 
@@ -146,7 +146,7 @@ def test_segmenter_input_errors():
     with pytest.raises(DataError, match="1 rows have empty"):
         sg.SatisfactionSegmenter().fit(pd.DataFrame({"emotional": [0.1, np.nan],
                                                      "rational": [0.1, 0.2]}))
-    with pytest.raises(ValueError, match="method"):
+    with pytest.raises(ParameterError, match="method must be one of rule, mixture, got 'kmeans'"):
         sg.SatisfactionSegmenter(method="kmeans").fit(np.zeros((5, 2)))
 
 

@@ -15,6 +15,7 @@ import statsmodels.formula.api as smf
 
 import cxlib
 from cxlib import synth
+from cxlib.errors import ParameterError
 from cxlib.vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
 
 
@@ -198,7 +199,7 @@ def test_truth_is_plain_json(company):
 
 
 def test_too_small_a_company_is_refused():
-    with pytest.raises(ValueError, match="at least 100"):
+    with pytest.raises(ParameterError, match="at least 100"):
         synth.make_company(n_customers=10)
 
 
@@ -215,7 +216,7 @@ def test_latent_truth_matches_the_tables_and_shifts_are_common_random_numbers(co
     gamma = base.truth["params"]["cxi_weights"]["contact_centre"]
     assert np.allclose(shifted.latent["cx_index"] - base.latent["cx_index"], gamma)
     assert shifted.customers["churned"].mean() < base.customers["churned"].mean()
-    with pytest.raises(ValueError, match="unknown organisation"):
+    with pytest.raises(ParameterError, match="unknown organisation"):
         synth.make_company(n_customers=200, params=replace(synth.Params(),
                                                            quality_shift={"marketing": 1.0}))
 

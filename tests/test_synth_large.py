@@ -15,6 +15,7 @@ import pytest
 
 import cxlib
 from cxlib import engine, synth
+from cxlib.errors import ParameterError
 from cxlib.synth._large import chunk_sizes, main, relationship_tenures, write_large
 
 N, CHUNK, SEED = 700, 250, 5
@@ -34,7 +35,7 @@ def test_chunk_sizes():
     assert chunk_sizes(700, 250) == [234, 233, 233]
     assert chunk_sizes(1_000_000, 20_000) == [20_000] * 50
     assert sum(chunk_sizes(123_457, 10_000)) == 123_457
-    with pytest.raises(ValueError):
+    with pytest.raises(ParameterError, match="n_customers must be at least 100, got 99"):
         chunk_sizes(99, 50)
 
 
@@ -104,7 +105,7 @@ def test_relationship_tenures():
     assert relationship_tenures(2) == tuple(range(1, 36, 2))
     assert relationship_tenures(1) == tuple(range(36))
     assert relationship_tenures(6, months=24) == (3, 5, 11, 17, 23)
-    with pytest.raises(ValueError):
+    with pytest.raises(ParameterError, match="at least 1 month apart, got 0"):
         relationship_tenures(0)
 
 

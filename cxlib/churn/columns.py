@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from ..checks import check_option, row_numbers, rows_text
 from ..errors import DataError, ModelError, StatisticalWarning
 
 __all__ = ["binary_target", "infer_columns"]
@@ -28,19 +29,12 @@ ID_NAME = re.compile(r"(^id$|_id$|^id_|ID$|Id$|^uuid$)")
 
 # -- targets and column kinds ---------------------------------------------------------------
 
-def _rows(mask: np.ndarray, values: Sequence | None = None, k: int = 5) -> str:
-    pos = np.flatnonzero(mask)
-    shown = [f"{p + 1}" + (f" ({values[p]!r})" if values is not None else "") for p in pos[:k]]
-    more = f" and {len(pos) - k} more" if len(pos) > k else ""
-    return ", ".join(shown) + more
-
-
 def binary_target(series: pd.Series, name: str = "target") -> pd.Series:
     """0/1 from true/false, 0/1 or yes/no text (case-insensitive); errors name the rows."""
     s = series
     if s.isna().any():
         raise DataError(f"target {name!r} is empty in {int(s.isna().sum())} rows "
-                        f"(rows {_rows(s.isna().to_numpy())})")
+                        f"(rows {rows_text(row_numbers(s.isna()))})")
     if pd.api.types.is_bool_dtype(s.dtype):
         out = s.astype(int)
     elif pd.api.types.is_numeric_dtype(s.dtype):
@@ -48,7 +42,7 @@ def binary_target(series: pd.Series, name: str = "target") -> pd.Series:
         if bad.any():
             raise DataError(f"target {name!r} must have two classes coded 0/1; found "
                             f"{sorted(pd.unique(s[bad]))[:5]} in rows "
-                            f"{_rows(bad.to_numpy(), list(s))}")
+                            f"{rows_text(row_numbers(bad), list(s[bad]))}")
         out = s.astype(int)
     else:
         text = s.astype(str).str.strip().str.lower()
@@ -57,7 +51,7 @@ def binary_target(series: pd.Series, name: str = "target") -> pd.Series:
         if not known.all():
             raise DataError(f"target {name!r} must have two classes (true/false, 0/1, yes/no); "
                             f"found values {values[:6]}; unrecognised in rows "
-                            f"{_rows((~known).to_numpy(), list(s))}")
+                            f"{rows_text(row_numbers(~known), list(s[~known]))}")
         out = text.isin(YES).astype(int)
     classes = out.unique()
     if len(classes) < 2:
@@ -87,8 +81,7 @@ def infer_columns(frame: pd.DataFrame, target: str, features: Sequence[str] | No
     Numeric-looking text with blanks or stray text raises ``DataError`` naming the column
     and rows, unless ``coerce="numeric"`` (then they become missing, and a note says so).
     """
-    if coerce not in ("error", "numeric"):
-        raise DataError(f"coerce must be 'error' or 'numeric', got {coerce!r}")
+    check_option("coerce", coerce, ("error", "numeric"), where="infer_columns")
     notes: list[str] = []
     if features is None:
         cand = [c for c in frame.columns if c != target and c not in exclude]
@@ -132,7 +125,7 @@ def infer_columns(frame: pd.DataFrame, target: str, features: Sequence[str] | No
                 bad = s.notna() & number.isna()
                 if bad.any():
                     msg = (f"column {c!r} looks numeric but has {int(bad.sum())} blank or "
-                           f"non-numeric values (rows {_rows(bad.to_numpy(), list(s))})")
+                           f"non-numeric values (rows {rows_text(row_numbers(bad), list(s[bad]))})")
                     if coerce == "error":
                         raise DataError(f"fit: {msg}; clean it, or pass coerce='numeric' to "
                                         "treat them as missing")

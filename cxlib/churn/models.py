@@ -33,6 +33,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.model_selection import StratifiedKFold
 from threadpoolctl import threadpool_limits
 
+from ..checks import check_option
 from ..errors import ConvergenceWarning, DataError, ModelError, SmallSampleWarning, StatisticalWarning
 from .columns import _coerce_like, _Prep, binary_target, infer_columns
 from .evaluation import (_auc, _bootstrap_metrics, calibration_figure, calibration_table,
@@ -341,8 +342,7 @@ def fit(frame: pd.DataFrame, target: str, features: Sequence[str] | None = None,
 
 def _fit(frame, target, features, model, seed, cv, exclude, time_column, coerce, n_boot,
          permutation_repeats, level) -> ChurnModel:
-    if model not in ("logistic", "boosted"):
-        raise ModelError(f"fit: model must be 'logistic' or 'boosted', got {model!r}")
+    check_option("model", model, ("logistic", "boosted"), where="fit")
     if not isinstance(frame, pd.DataFrame) or frame.empty:
         raise DataError("fit: expected a non-empty DataFrame")
     if target not in frame.columns:

@@ -11,6 +11,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..checks import check_option
 from ..errors import DataError, ModelError, SmallSampleWarning, StatisticalWarning
 from ._bootstrap import BootstrapResult, intervals, jackknife, run_bootstrap
 from ._core import SCHEMES, CoreFit, Structure, pls_core, treated_cov
@@ -209,10 +210,8 @@ def fit_pls(spec: str | Mapping[str, Any] | ModelSpec, data: pd.DataFrame, schem
     intervals at ``level``, drawn from ``seed`` in ``n_jobs`` processes.
     """
     spec = parse_spec(spec)
-    if scheme not in SCHEMES:
-        raise ModelError(f"fit_pls: scheme {scheme!r} unknown; use one of {', '.join(SCHEMES)}")
-    if missing not in MISSING:
-        raise ModelError(f"fit_pls: missing={missing!r} unknown; use 'listwise' or 'mean'")
+    check_option("scheme", scheme, SCHEMES, where="fit_pls")
+    check_option("missing", missing, MISSING, where="fit_pls")
     if not 0 < tol <= 1e-3 or maxiter < 1:
         raise ModelError("fit_pls: tol must be in (0, 0.001] and maxiter at least 1")
     frame, dropped = _prepare(spec, data, missing)

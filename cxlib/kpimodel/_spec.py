@@ -70,7 +70,8 @@ class ModelSpec:
         for b in self.blocks:
             if indicator in b.indicators:
                 return b.name
-        raise KeyError(indicator)
+        raise ModelError(f"block_of: {indicator!r} is not an indicator of the model "
+                         f"({', '.join(self.indicators)})")
 
     def path_matrix(self) -> pd.DataFrame:
         """0/1 matrix with a 1 in row ``to``, column ``from`` (R plspm's convention)."""

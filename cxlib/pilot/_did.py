@@ -21,6 +21,7 @@ import plotly.graph_objects as go
 from scipy import stats
 
 from ..engine import _touchpoints as events
+from ..checks import check_option
 from ..errors import DataError, ModelError, SmallSampleWarning
 from ..plots import TEMPLATE
 from ._groups import CONTROL, PILOT
@@ -104,8 +105,7 @@ KPIS: dict[str, KpiSpec] = {
 
 def kpi_observations(tables: dict[str, pd.DataFrame], kpi: str) -> pd.DataFrame:
     """Observation-level frame ``customer_id, when, y`` for one of :data:`KPIS`."""
-    if kpi not in KPIS:
-        raise DataError(f"unknown KPI {kpi!r}; choose from {', '.join(KPIS)}")
+    check_option("kpi", kpi, KPIS)
     return KPIS[kpi].extract(tables).reset_index(drop=True)
 
 

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from ..checks import check_between
 from ..errors import DataError, SmallSampleWarning
 from ..plots import TEMPLATE
 
@@ -108,8 +109,7 @@ def assign_monitor_group(customers: pd.DataFrame, share: float,
     Returns a boolean Series by ``customer_id`` (True = monitor group). ``strata=()`` gives
     plain complete randomisation. Stratifying balances the named columns by design.
     """
-    if not 0 < share < 1:
-        raise ValueError(f"share must be between 0 and 1, got {share}")
+    check_between("share", share, 0, 1, where="assign_monitor_group")
     if len(customers) == 0:
         raise DataError("customers: no customers to assign")
     rng = np.random.default_rng(seed)

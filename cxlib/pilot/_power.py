@@ -19,7 +19,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 from scipy import optimize, stats
 
-from ..errors import DataError
+from ..checks import check_between
+from ..errors import DataError, ParameterError
 from ..plots import TEMPLATE
 
 __all__ = ["power_mean", "mde_mean", "nps_sd", "power_nps", "mde_nps", "power_rate", "mde_rate",
@@ -28,9 +29,8 @@ __all__ = ["power_mean", "mde_mean", "nps_sd", "power_nps", "mde_nps", "power_ra
 
 def _check(n_pilot: float, n_control: float, alpha: float) -> None:
     if n_pilot <= 0 or n_control <= 0:
-        raise ValueError(f"group sizes must be positive, got {n_pilot} and {n_control}")
-    if not 0 < alpha < 1:
-        raise ValueError(f"alpha must be between 0 and 1, got {alpha}")
+        raise ParameterError(f"group sizes must be positive, got {n_pilot} and {n_control}")
+    check_between("alpha", alpha, 0, 1)
 
 
 def _power_z(standardised: float, alpha: float) -> float:
@@ -41,8 +41,7 @@ def _power_z(standardised: float, alpha: float) -> float:
 
 def _solve_z(alpha: float, power: float) -> float:
     """Standardised effect (effect / SE) with the given two-sided power."""
-    if not alpha < power < 1:
-        raise ValueError(f"power must be between alpha and 1, got {power}")
+    check_between("power", power, alpha, 1)
     return float(optimize.brentq(lambda d: _power_z(d, alpha) - power, 0.0, 40.0, xtol=1e-12))
 
 
@@ -64,7 +63,7 @@ def mde_mean(sd: float, n_pilot: float, n_control: float, alpha: float = 0.05,
 def nps_sd(promoters: float, detractors: float) -> float:
     """SD of one answer's NPS score (+100 promoter, 0 passive, -100 detractor), in points."""
     if not (0 <= promoters <= 1 and 0 <= detractors <= 1 and promoters + detractors <= 1):
-        raise ValueError("promoters and detractors are shares 0-1 summing to at most 1")
+        raise ParameterError("promoters and detractors are shares 0-1 summing to at most 1")
     return 100 * float(np.sqrt(promoters + detractors - (promoters - detractors) ** 2))
 
 
@@ -92,7 +91,7 @@ def power_rate(baseline: float, effect: float, n_pilot: float, n_control: float,
     (e.g. churn 0.20 -> 0.17 is effect -0.03), arcsine effect size."""
     _check(n_pilot, n_control, alpha)
     if not (0 < baseline < 1 and 0 <= baseline + effect <= 1):
-        raise ValueError("baseline and baseline + effect must be rates 0-1")
+        raise ParameterError("baseline and baseline + effect must be rates 0-1")
     h = _h(baseline + effect, baseline)
     return _power_z(h / np.sqrt(variance_factor * (1 / n_pilot + 1 / n_control)), alpha)
 
@@ -101,8 +100,7 @@ def mde_rate(baseline: float, n_pilot: float, n_control: float, alpha: float = 0
              power: float = 0.8, variance_factor: float = 1.0, direction: int = -1) -> float:
     """Minimum detectable absolute change of a rate (negative: a decrease, as churn should)."""
     _check(n_pilot, n_control, alpha)
-    if not 0 < baseline < 1:
-        raise ValueError(f"baseline rate must be between 0 and 1, got {baseline}")
+    check_between("baseline", baseline, 0, 1, where="mde_rate")
     h = _solve_z(alpha, power) * np.sqrt(variance_factor * (1 / n_pilot + 1 / n_control))
     phi = np.arcsin(np.sqrt(baseline)) + np.sign(direction) * h / 2
     phi = float(np.clip(phi, 0, np.pi / 2))

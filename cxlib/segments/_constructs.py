@@ -12,6 +12,7 @@ from sklearn.decomposition import FactorAnalysis
 from threadpoolctl import threadpool_limits
 
 from .. import measurement as ms
+from ..checks import check_option, row_numbers, rows_text
 from ..errors import ConvergenceWarning, DataError
 from ..schema import as_numbers
 from ..vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
@@ -56,18 +57,15 @@ def construct_scores(frame: pd.DataFrame, blocks: dict[str, list[str]] | None = 
     ``"pairwise"`` averages the items answered. ``attrs["centre"]``/``["scale"]`` hold
     the standardisation used.
     """
-    if missing not in ms.MISSING_POLICIES:
-        raise ValueError(f"missing must be one of {', '.join(ms.MISSING_POLICIES)}, "
-                         f"got {missing!r}")
+    check_option("missing", missing, ms.MISSING_POLICIES, where="construct_scores")
     blocks = _blocks(frame, blocks)
     out = pd.DataFrame(index=frame.index)
     for name, items in blocks.items():
         values = _numeric(frame, items, name)
         na = values.isna().any(axis=1)
         if na.any() and missing == "error":
-            rows = (np.flatnonzero(na.to_numpy()) + 1)[:5].tolist()
             raise DataError(f"block {name!r}: {int(na.sum())} rows miss some of "
-                            f"{', '.join(items)} (rows {', '.join(map(str, rows))}); pass "
+                            f"{', '.join(items)} (rows {rows_text(row_numbers(na))}); pass "
                             "missing='drop' (score left empty) or 'pairwise' (mean of answered)")
         score = values.mean(axis=1, skipna=True)
         out[name] = score.where(~na) if missing == "drop" else score
@@ -246,8 +244,8 @@ def factor_structure(frame: pd.DataFrame, blocks: dict[str, list[str]] | None = 
     data = pd.concat([_numeric(frame, items, name) for name, items in blocks.items()], axis=1)
     if data.isna().to_numpy().any():
         if missing == "error":
-            rows = (np.flatnonzero(data.isna().any(axis=1).to_numpy()) + 1)[:5].tolist()
-            raise DataError(f"factor structure: missing answers (rows {', '.join(map(str, rows))});"
+            rows = rows_text(row_numbers(data.isna().any(axis=1)))
+            raise DataError(f"factor structure: missing answers (rows {rows});"
                             " pass missing='drop'")
         data = data.dropna()
     sd = data.std()

@@ -10,6 +10,7 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from .. import measurement as ms
+from ..checks import check_option
 from ..errors import DataError, SmallSampleWarning
 from ..metrics import nps as nps_table
 from ._constructs import _blocks, construct_scores
@@ -62,8 +63,7 @@ def survey_panel(scored: pd.DataFrame, customers: pd.DataFrame, wave: str = "fir
     shorter and the customer has not churned) and ``renewed`` (still a customer one month
     after the next contract anniversary; empty when not yet observed).
     """
-    if wave not in ("first", "last"):
-        raise ValueError(f"wave must be 'first' or 'last', got {wave!r}")
+    check_option("wave", wave, ("first", "last"), where="survey_panel")
     missing = [c for c in CUSTOMER_COLUMNS if c not in customers.columns]
     if missing:
         raise DataError(f"customers: column(s) {', '.join(missing)} not found")

@@ -13,7 +13,8 @@ from sklearn.mixture import GaussianMixture
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import threadpool_limits
 
-from ..errors import ConvergenceWarning, DataError, ModelError
+from ..checks import check_option, row_numbers, rows_text
+from ..errors import ConvergenceWarning, DataError, ModelError, ParameterError
 
 EMOTIONALLY_SATISFIED = "emotionally_satisfied"
 RATIONALLY_ONLY = "rationally_only"
@@ -92,9 +93,8 @@ class SatisfactionSegmenter(ClusterMixin, BaseEstimator):
                 raise DataError("SatisfactionSegmenter: expected 2 columns (emotional, rational)")
         bad = ~np.isfinite(M).all(axis=1)
         if bad.any():
-            rows = (np.flatnonzero(bad) + 1)[:5].tolist()
             raise DataError(f"SatisfactionSegmenter: {int(bad.sum())} rows have empty or "
-                            f"non-numeric scores (rows {', '.join(map(str, rows))}); drop them "
+                            f"non-numeric scores (rows {rows_text(row_numbers(bad))}); drop them "
                             "or score with missing='pairwise'")
         return M
 
@@ -104,10 +104,10 @@ class SatisfactionSegmenter(ClusterMixin, BaseEstimator):
 
     # -- estimator API ---------------------------------------------------------------------
     def fit(self, X, y=None) -> SatisfactionSegmenter:
-        if self.method not in ("rule", "mixture"):
-            raise ValueError(f"method must be 'rule' or 'mixture', got {self.method!r}")
+        check_option("method", self.method, ("rule", "mixture"),
+                     where="SatisfactionSegmenter")
         if self.emotional_high < self.emotional_low or self.rational_high < self.rational_low:
-            raise ValueError("thresholds: each *_high must be at least the matching *_low")
+            raise ParameterError("SatisfactionSegmenter: thresholds: each *_high must be at least the matching *_low")
         M = self._matrix(X)
         self.n_features_in_ = 2
         if self.method == "rule":

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..checks import check_at_least
 from ._params import EMOTIONAL_ITEMS, JOURNEY_PHASES, ORGANISATIONS, RATIONAL_ITEMS, Params
 from ._simulate import CATALOGUE, CHANNELS, TOUCHPOINTS, draw_population, simulate_journey
 from ._surveys import PLANTED_TEXT, make_responses
@@ -56,8 +57,7 @@ def _ids(prefix: str, n: int, width: int) -> np.ndarray:
 
 def make_company(n_customers: int = 20_000, seed: int = 0, params: Params | None = None) -> Company:
     """Simulate ``n_customers`` over ``params.months`` months; same seed, same tables."""
-    if n_customers < 100:
-        raise ValueError(f"n_customers must be at least 100, got {n_customers}")
+    check_at_least("n_customers", n_customers, 100, where="make_company")
     p = params or Params()
     s_pop, s_journey, s_survey, s_time = (np.random.default_rng(s)
                                           for s in np.random.SeedSequence(seed).spawn(4))

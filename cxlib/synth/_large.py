@@ -38,6 +38,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from ..checks import check_at_least
+from ..errors import ParameterError
 from ._params import Params
 
 __all__ = ["write_large", "chunk_sizes", "relationship_tenures"]
@@ -48,10 +50,8 @@ MIN_CHUNK = 100  # make_company's smallest company
 
 def chunk_sizes(n_customers: int, chunk_customers: int) -> list[int]:
     """Near-equal chunk sizes summing to ``n_customers``, none above ``chunk_customers``."""
-    if n_customers < MIN_CHUNK:
-        raise ValueError(f"n_customers must be at least {MIN_CHUNK}, got {n_customers}")
-    if chunk_customers < MIN_CHUNK:
-        raise ValueError(f"chunk_customers must be at least {MIN_CHUNK}, got {chunk_customers}")
+    check_at_least("n_customers", n_customers, MIN_CHUNK)
+    check_at_least("chunk_customers", chunk_customers, MIN_CHUNK)
     k = -(-n_customers // chunk_customers)
     base, extra = divmod(n_customers, k)
     return [base + (i < extra) for i in range(k)]
@@ -66,7 +66,7 @@ def relationship_tenures(every: int, months: int = Params.months) -> tuple[int, 
     gives every odd tenure, 1 every month.
     """
     if every < 1:
-        raise ValueError(f"relationship waves must be at least 1 month apart, got {every}")
+        raise ParameterError(f"relationship waves must be at least 1 month apart, got {every}")
     return tuple(sorted({t for t in (3, *range(every - 1, months, every)) if t < months}))
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..errors import ParameterError
 from ._params import ORGANISATIONS, Params
 
 # touchpoint -> (journey phase, organisation, default channel, event type)
@@ -104,12 +105,13 @@ def draw_population(p: Params, n: int, rng: np.random.Generator) -> Population:
     quality = np.sqrt(rho) * common + np.sqrt(1 - rho) * rng.standard_normal((n, len(ORGANISATIONS)))
     unknown = set(p.quality_shift) - set(ORGANISATIONS)
     if unknown:
-        raise ValueError(f"quality_shift: unknown organisation(s) {sorted(unknown)}")
+        raise ParameterError(f"quality_shift: unknown organisation(s) {sorted(unknown)}; the "
+                             f"organisations are {', '.join(ORGANISATIONS)}")
     quality = quality + np.array([p.quality_shift.get(o, 0.0) for o in ORGANISATIONS])
     gamma = np.array([p.cxi_weights[o] for o in ORGANISATIONS])
     explained = (1 - rho) * (gamma**2).sum() + rho * gamma.sum() ** 2
     if explained >= 1:
-        raise ValueError("cxi_weights explain more than the unit variance of the CX index")
+        raise ParameterError("cxi_weights explain more than the unit variance of the CX index")
     cxi = quality @ gamma + np.sqrt(1 - explained) * rng.standard_normal(n)
 
     lam_e, lam_r = p.loading_emotional_on_cxi, p.loading_rational_on_cxi
