@@ -1,7 +1,8 @@
-"""The one home of row lists and option checks."""
+"""The one home of row lists and option checks, and the rule that cxlib raises CxError."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,50 @@ from cxlib.checks import (MAX_ROWS_SHOWN, check_at_least, check_between, check_o
 from cxlib.errors import CxError, DataError, ParameterError
 
 PACKAGE = Path(__file__).resolve().parents[1] / "cxlib"
+
+# Files that still raise bare ValueError/KeyError/TypeError, with how many: owned by other
+# work in flight (engine, PII masking, the contract checks in schema.py). Lower a number
+# when you convert one; never raise it.
+BARE_RAISES_ALLOWED = {
+    "engine/_source.py": 2,
+    "engine/_sql.py": 1,
+    "engine/_data.py": 1,
+    "engine/_spark.py": 2,
+    "text.py": 1,
+    "schema.py": 1,
+}
+BARE = {"ValueError", "KeyError", "TypeError"}
+
+
+def bare_raises(source: str) -> list[tuple[int, str]]:
+    """(line, exception name) of every ``raise ValueError/KeyError/TypeError[(...)]``."""
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.Raise) and node.exc is not None:
+            exc = node.exc.func if isinstance(node.exc, ast.Call) else node.exc
+            if isinstance(exc, ast.Name) and exc.id in BARE:
+                found.append((node.lineno, exc.id))
+    return sorted(found)
+
+
+def test_cxlib_raises_no_bare_value_key_or_type_error():
+    problems = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        found = bare_raises(path.read_text(encoding="utf-8"))
+        if len(found) > BARE_RAISES_ALLOWED.get(rel, 0):
+            problems += [f"cxlib/{rel}:{line}: raise {name}" for line, name in found]
+    assert not problems, ("raise a cxlib.errors.CxError subclass (ParameterError for a bad "
+                          "argument, DataError for data, ModelError for a model):\n"
+                          + "\n".join(problems))
+
+
+def test_the_scan_finds_bare_raises_in_every_form():
+    source = ("def f(x):\n    if x:\n        raise ValueError('bad')\n    raise KeyError\n"
+              "def g():\n    raise TypeError(1) from None\n"
+              "def h():\n    raise DataError('fine')\n    raise\n")
+    assert bare_raises(source) == [(3, "ValueError"), (4, "KeyError"), (6, "TypeError")]
+
 
 def test_parameter_error_is_a_cx_error_and_a_value_error():
     assert issubclass(ParameterError, CxError) and issubclass(ParameterError, ValueError)
