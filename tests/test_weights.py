@@ -3,7 +3,6 @@ planted errors. The R reference is computed once by tests/reference/raking/rake.
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -63,7 +62,8 @@ def test_margins_are_reached(reference, case):
     sample, margins, _, _ = reference
     result = _cases(sample, margins)[case]
     w = result.weights
-    scale = 1.0 if case != "shares" else len(sample) / margins.groupby("variable").target.sum().iloc[0]
+    population = margins.groupby("variable").target.sum().iloc[0]
+    scale = len(sample) / population if case == "shares" else 1.0  # shares: total = n
     for var, group in margins.groupby("variable"):
         achieved = w.groupby(sample[var]).sum()
         target = group.set_index("category")["target"] * scale
@@ -260,7 +260,4 @@ def test_category_labels_are_not_markup_in_the_plot():
 
 
 def test_public_api():
-    assert cxlib.rake is rake
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        assert cxlib.weights.rake is rake
+    assert cxlib.rake is rake and cxlib.weights.Raking is Raking
