@@ -157,11 +157,12 @@ def _margin_table(margins: Any) -> dict[str, pd.Series]:
             raise DataError(f"rake: margins for {var!r} are empty")
         if s.index.duplicated().any():
             dup = s.index[s.index.duplicated()].unique().tolist()
-            raise DataError(f"rake: margins for {var!r} name categories twice: {dup[:5]}")
+            raise DataError(f"rake: margins for {var!r} name categories twice: "
+                            f"{', '.join(map(_show, dup[:MAX_ROWS_SHOWN]))}")
         target = pd.to_numeric(s, errors="coerce").astype(float)
         bad = ~np.isfinite(target) | (target < 0)
         if bad.any():
-            shown = ", ".join(f"{c!r}: {s[c]!r}" for c in s.index[bad][:MAX_ROWS_SHOWN])
+            shown = ", ".join(f"{_show(c)}: {s[c]!r}" for c in s.index[bad][:MAX_ROWS_SHOWN])
             raise DataError(f"rake: margins for {var!r} need numbers >= 0 ({shown})")
         out[str(var)] = target
     return out
@@ -182,9 +183,14 @@ def _codes(frame: pd.DataFrame, var: str, categories: pd.Index) -> np.ndarray:
         if set(map(str, absent)) <= set(map(str, categories)):
             hint = " (the margins spell them differently: text vs numbers?)"
         raise DataError(f"rake: column {var!r} has categories not in the margins: "
-                        f"{', '.join(map(repr, absent[:MAX_ROWS_SHOWN]))}{hint} "
+                        f"{', '.join(map(_show, absent[:MAX_ROWS_SHOWN]))}{hint} "
                         f"(rows {_rows(unknown)})")
     return codes
+
+
+def _show(value: Any) -> str:
+    """repr of a category, numpy scalars as plain Python values."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
 
 
 def _rows(mask: np.ndarray) -> str:
@@ -225,15 +231,16 @@ def _targets(margins: dict[str, pd.Series], base_total: float) -> dict[str, pd.S
 
 
 def _check_cells(var: str, target: pd.Series, codes: np.ndarray, base: np.ndarray) -> None:
+    """Every positive ``target`` (as the analyst gave it) has respondents; no zero one has."""
     present = np.bincount(codes, weights=base, minlength=len(target)) > 0
     empty = (~present) & (target.to_numpy() > 0)
     if empty.any():
-        cells = ", ".join(f"{c!r} (target {t:,.6g})" for c, t in target[empty].items())
+        cells = ", ".join(f"{_show(c)} (target {t:,.6g})" for c, t in target[empty].items())
         raise DataError(f"rake: margin {var!r} has no respondents in {cells}; merge it with a "
                         f"neighbouring category or drop it from the margins")
     zero = present & (target.to_numpy() == 0)
     if zero.any():
-        cells = ", ".join(map(repr, target.index[zero]))
+        cells = ", ".join(map(_show, target.index[zero]))
         rows = np.isin(codes, np.flatnonzero(zero))
         raise DataError(f"rake: margin {var!r} has target 0 for {cells} but respondents have it "
                         f"(rows {_rows(rows)}); drop those rows or give a positive target")
@@ -308,7 +315,7 @@ def rake(frame: pd.DataFrame, margins: Mapping[str, Any] | pd.DataFrame, *,
     codes = {v: _codes(frame, v, index[v]) for v in table}
     targets = _targets(table, float(base.sum()))
     for v in table:
-        _check_cells(v, targets[v], codes[v], base)
+        _check_cells(v, table[v], codes[v], base)
 
     c_list = [codes[v] for v in table]
     t_list = [targets[v].to_numpy(dtype=float) for v in table]

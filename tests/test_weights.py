@@ -154,7 +154,7 @@ def _with(var, cells):
 
 @pytest.mark.parametrize("margins, frame_edit, pattern", [
     (_with("region", {"N": 0.2, "S": 0.3, "E": 0.3, "W": 0.2}), None,
-     r"margin 'region' has no respondents in 'W' \(target"),
+     r"margin 'region' has no respondents in 'W' \(target 0.2\)"),
     (_with("region", {"N": 0.5, "S": 0.5}), None,
      r"column 'region' has categories not in the margins: 'E' \(rows 4, 6\)"),
     ({"region": {"N": 300, "S": 300, "E": 400}, "plan": {"a": 500, "b": 400}}, None,
@@ -170,6 +170,8 @@ def _with(var, cells):
      r"margins for 'region' need numbers >= 0 \('S': -0.3\)"),
     (_with("plan", {1: 0.5, 2: 0.5}), lambda f: f.assign(plan=f.plan.map({"a": "1", "b": "2"})),
      r"categories not in the margins: '1', '2' \(the margins spell them differently"),
+    (_with("plan", {"1": 0.5, "2": 0.5}), lambda f: f.assign(plan=f.plan.map({"a": 1, "b": 2})),
+     r"categories not in the margins: 1, 2 \(the margins spell them differently"),
 ])
 def test_bad_margins_and_data_are_named(small, margins, frame_edit, pattern):
     frame = frame_edit(small) if frame_edit else small

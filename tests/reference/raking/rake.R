@@ -69,7 +69,8 @@ diag <- function(case, w, extra = list()) {
               extra)
   data.frame(case = case, diagnostic = names(values), value = fmt(unlist(values)))
 }
+trim_diag <- list(n_trimmed = n_trimmed, trim_rounds = rounds)
 write.csv(rbind(diag("counts", weights(d_counts)), diag("shares", weights(d_shares)),
-                diag("trimmed", weights(d_trim), list(n_trimmed = n_trimmed, trim_rounds = rounds))),
+                diag("trimmed", weights(d_trim), trim_diag)),
           "diagnostics.csv", row.names = FALSE, quote = FALSE)
 cat("trim rounds:", rounds, " trimmed:", n_trimmed, " outside at the end:", sum(outside), "\n")
