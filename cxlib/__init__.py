@@ -41,11 +41,12 @@ _FUNCTIONS: dict[str, str] = {
     "validate": "schema",
     "validate_company": "schema",
     "environment_versions": "environment",
+    "rake": "weights",
 }
 _SUBMODULES: tuple[str, ...] = (
     "checks", "churn", "drivers", "engine", "environment", "errors", "io", "journey", "kpimodel",
     "measurement", "metrics", "paths", "pilot", "plots", "schema", "segments", "surveyio",
-    "survival", "synth", "text", "vocab",
+    "survival", "synth", "text", "vocab", "weights",
 )
 
 __all__ = ["CxError", "DataError", "ModelError", "ParameterError", "ReportError", *_FUNCTIONS,
