@@ -20,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConvergenceWarning, DataError, ModelError
-from .schema import MAX_ROWS_SHOWN, as_numbers, require_columns
+from .checks import MAX_ROWS_SHOWN, row_numbers, rows_text
+from .schema import as_numbers, require_columns
 
 if TYPE_CHECKING:
     import plotly.graph_objects as go
@@ -194,9 +195,7 @@ def _show(value: Any) -> str:
 
 
 def _rows(mask: np.ndarray) -> str:
-    rows = (np.flatnonzero(mask) + 1).tolist()
-    more = f" and {len(rows) - MAX_ROWS_SHOWN} more" if len(rows) > MAX_ROWS_SHOWN else ""
-    return ", ".join(map(str, rows[:MAX_ROWS_SHOWN])) + more
+    return rows_text(row_numbers(mask))
 
 
 def _base_weights(frame: pd.DataFrame, weight: str | None) -> np.ndarray:
