@@ -30,6 +30,7 @@ import pandas as pd
 from .checks import check_option
 from .errors import DataError, ModelError, SmallSampleWarning
 from .measurement import WeightedCorr
+from .results import Result, ci_text
 from .schema import as_numbers
 
 if TYPE_CHECKING:
@@ -118,8 +119,8 @@ def _logistic_weights(x: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 # -- result -----------------------------------------------------------------------------------
 
-@dataclass
-class KeyDrivers:
+@dataclass(repr=False)
+class KeyDrivers(Result):
     """Importance of each driver for ``outcome``, with bootstrap intervals and rank stability.
 
     ``importance`` has one row per driver, most important first: ``importance`` (its part
@@ -150,8 +151,9 @@ class KeyDrivers:
 
     def headline(self) -> str:
         top = self.importance.iloc[0]
+        share = ci_text(top.ci_low / self.r2, top.ci_high / self.r2, self.level, ".0%")
         return (f"{top.driver} explains the most of {self.outcome} ({top.share:.0%} of "
-                f"R² = {self.r2:.2f}; keeps rank {int(top['rank'])} in "
+                f"R² = {self.r2:.2f}, {share}; keeps rank {int(top['rank'])} in "
                 f"{top.rank_stability:.0%} of {self.n_boot - self.n_failed} resamples; "
                 f"n = {self.n:,})")
 
@@ -168,7 +170,7 @@ class KeyDrivers:
                              y_title=f"share of explained variance "
                                      f"(%, {self.level:.0%} bootstrap CI)")
 
-    def quadrant(self, title: str | None = None) -> go.Figure:
+    def plot_quadrant(self, title: str | None = None) -> go.Figure:
         """Importance-performance quadrant: fix what matters most and performs worst."""
         from .plots import importance_performance
 

@@ -18,6 +18,7 @@ import pandas as pd
 from . import metrics
 from .engine import _touchpoints as events
 from .errors import DataError
+from .results import Result, ci_text
 from .schema import require_columns
 from .vocab import in_journey_order
 
@@ -172,8 +173,8 @@ def pain_points(responses: pd.DataFrame, touchpoints: events.Events | None = Non
     return t.drop(columns="low_count")
 
 
-@dataclass
-class ContactEffects:
+@dataclass(repr=False)
+class ContactEffects(Result):
     """NPS by contact history before the answer, and differences with intervals.
 
     ``by_resolution``: NPS for answers with no contact in the window, with only resolved
@@ -196,9 +197,9 @@ class ContactEffects:
         d = self.differences.set_index("comparison")
         row = d.loc["unresolved vs resolved"] if "unresolved vs resolved" in d.index else d.iloc[0]
         sig = "significant" if row.p_value < 1 - self.level else "not significant"
+        ci = ci_text(row.ci_low, row.ci_high, self.level, "+.1f")
         return (f"Answers after an unresolved first contact score {row.difference:+.1f} NPS points "
-                f"against resolved ones ({self.level:.0%} CI {row.ci_low:+.1f} to "
-                f"{row.ci_high:+.1f}, p = {row.p_value:.3g}, {sig}; "
+                f"against resolved ones ({ci}, p = {row.p_value:.3g}, {sig}; "
                 f"n = {row.n_a:,} vs {row.n_b:,})")
 
     def plot(self, title: str | None = None) -> go.Figure:

@@ -7,7 +7,7 @@ import plotly.graph_objects as go
 
 __all__ = ["TEMPLATE", "interval_bars", "importance_performance", "trend_band",
            "score_distribution",
-           "ranked_bars"]
+           "ranked_bars", "forest"]
 
 TEMPLATE = go.layout.Template(
     layout=go.Layout(
@@ -132,4 +132,22 @@ def ranked_bars(table: pd.DataFrame, x: str, label: str, title: str = "", x_titl
                            hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
     fig.update_layout(template=TEMPLATE, title=title, xaxis_title=x_title, yaxis_title="",
                       showlegend=False)
+    return fig
+
+
+def forest(table: pd.DataFrame, label: str, x: str = "estimate", low: str = "ci_low",
+           high: str = "ci_high", title: str = "", x_title: str = "", reference: float = 0.0,
+           log: bool = False) -> go.Figure:
+    """Estimates as points with interval whiskers, one row per ``label`` (first row on top),
+    and a dashed line at ``reference`` (0 for differences, 1 for ratios on a ``log`` axis)."""
+    t = table.iloc[::-1]
+    fig = go.Figure(go.Scatter(
+        x=t[x], y=t[label].astype(str), mode="markers", marker=dict(size=10, color="#1f5fa8"),
+        error_x=dict(type="data", symmetric=False, array=t[high] - t[x],
+                     arrayminus=t[x] - t[low], color="#333"),
+        hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
+    fig.add_vline(x=reference, line_dash="dash", line_color="#888")
+    fig.update_layout(template=TEMPLATE, title=title, xaxis_title=x_title, yaxis_title="",
+                      xaxis_type="log" if log else None, showlegend=False, margin=dict(l=20),
+                      yaxis_automargin=True, height=max(300, 28 * len(t) + 140))
     return fig

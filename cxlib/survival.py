@@ -33,7 +33,8 @@ from threadpoolctl import threadpool_limits
 from .checks import check_option, row_numbers, rows_text
 from .errors import ConvergenceWarning, DataError, ModelError, SmallSampleWarning
 from .plots import TEMPLATE
-from .metrics import z_value
+from .metrics import wilson_interval, z_value
+from .results import Result, ci_text
 
 __all__ = ["durations", "kaplan_meier", "survival_at", "logrank", "cox", "survival_figure",
            "LogrankResult", "CoxResult", "UNIT_DAYS"]
@@ -209,21 +210,53 @@ def survival_at(km_table: pd.DataFrame, time: float, by: str | None = None) -> p
 
 # -- log-rank -------------------------------------------------------------------------------
 
-@dataclass
-class LogrankResult:
-    """Log-rank test of equal survival across groups."""
+@dataclass(repr=False)
+class LogrankResult(Result):
+    """Log-rank test of equal survival across groups.
+
+    ``groups``: per group (first column), customers ``n`` and ``events``. The headline and
+    figure add each group's share with an event during follow-up (Wilson interval at
+    ``level``): a description of the groups, not a survival estimate.
+    """
 
     statistic: float
     p_value: float
     df: int
     test: str
-    groups: pd.DataFrame = field(repr=False)   # by, n, events
+    groups: pd.DataFrame   # by, n, events
+    level: float = 0.95
 
-    def summary(self) -> str:
-        sizes = ", ".join(f"{r.iloc[0]} (n={int(r['n']):,}, events={int(r['events']):,})"
-                          for _, r in self.groups.iterrows())
-        return (f"{self.test}: chi2 = {self.statistic:.2f} on {self.df} df, "
-                f"p = {self.p_value:.3g}; groups: {sizes}")
+    def test_text(self) -> str:
+        """The test alone: ``log-rank test: chi2 = 70.63 on 3 df, p = 3.11e-15``."""
+        return f"{self.test}: chi2 = {self.statistic:.2f} on {self.df} df, p = {self.p_value:.3g}"
+
+    def summary(self) -> pd.DataFrame:
+        """Per group: n, events, share with an event and its Wilson interval, and the test."""
+        g = self.groups.copy()
+        g["event_share"] = g["events"] / g["n"]
+        g["ci_low"], g["ci_high"] = wilson_interval(g["event_share"].to_numpy(),
+                                                    g["n"].to_numpy(), self.level)
+        return g.assign(chi2=self.statistic, df=self.df, p_value=self.p_value)
+
+    def headline(self) -> str:
+        t = self.summary().sort_values("event_share", ascending=False)
+        by = t.columns[0]
+        parts = [f"{r[by]} {r['event_share']:.1%} "
+                 f"({ci_text(r['ci_low'], r['ci_high'], self.level, '.1%')}, n = {int(r['n']):,})"
+                 for _, r in t.iloc[[0, -1]].iterrows()]
+        return f"{self.test_text()}; events during follow-up: most {parts[0]}, fewest {parts[1]}"
+
+    def plot(self) -> go.Figure:
+        """Share of each group with an event during follow-up (Wilson intervals)."""
+        from .plots import interval_bars
+
+        t = self.summary()
+        by = t.columns[0]
+        t = t.assign(pct=100 * t["event_share"], pct_low=100 * t["ci_low"],
+                     pct_high=100 * t["ci_high"])
+        return interval_bars(t, x=by, y="pct", low="pct_low", high="pct_high", flag=None,
+                             title=self.test_text(),
+                             y_title=f"with an event during follow-up (%, {self.level:.0%} CI)")
 
 
 def logrank(frame: pd.DataFrame, duration: str = "duration", event: str = "event",
@@ -252,8 +285,8 @@ def logrank(frame: pd.DataFrame, duration: str = "duration", event: str = "event
 
 # -- Cox proportional hazards ---------------------------------------------------------------
 
-@dataclass
-class CoxResult:
+@dataclass(repr=False)
+class CoxResult(Result):
     """A fitted Cox model: hazard ratios, the proportional-hazards check, fit facts."""
 
     hazard_ratios: pd.DataFrame
@@ -265,12 +298,25 @@ class CoxResult:
     reference: dict[str, str]
     binned: str | None = None
     dropped_rows: int = 0
-    model: object = field(default=None, repr=False)
-    design_columns: list[str] = field(default_factory=list, repr=False)
+    model: object = field(default=None)
+    design_columns: list[str] = field(default_factory=list)
+    level: float = 0.95
 
-    def summary(self) -> str:
-        lines = [f"Cox proportional hazards (Efron ties): n = {self.n:,}, events = {self.events:,}, "
-                 f"concordance = {self.concordance:.3f}"]
+    def summary(self) -> pd.DataFrame:
+        """Hazard ratios with intervals and p, each term's proportional-hazards p
+        (``ph_p_value``, Grambsch-Therneau) and the reference level of its column."""
+        ph = self.ph_test.set_index("term")["p_value"]
+        ref = {f"{col}[": level for col, level in self.reference.items()}
+        out = self.hazard_ratios.copy()
+        out["ph_p_value"] = out["term"].map(ph)
+        out["reference"] = [next((lv for pre, lv in ref.items() if t.startswith(pre)), None)
+                            for t in out["term"]]
+        return out
+
+    def notes(self) -> list[str]:
+        """Fit facts a reader needs beside the table: references, binning, rows left out,
+        terms whose hazard ratio changes over time."""
+        lines = []
         if self.reference:
             lines.append("reference levels: " + ", ".join(f"{k} = {v}"
                                                           for k, v in self.reference.items()))
@@ -278,14 +324,29 @@ class CoxResult:
             lines.append(self.binned)
         if self.dropped_rows:
             lines.append(f"{self.dropped_rows:,} rows with missing covariates left out")
-        for _, r in self.hazard_ratios.iterrows():
-            lines.append(f"  {r['term']}: HR {r['hazard_ratio']:.2f} "
-                         f"[{r['ci_low']:.2f}, {r['ci_high']:.2f}], p = {r['p_value']:.3g}")
         bad = self.ph_test[self.ph_test["p_value"] < 0.05]["term"].tolist()
         lines.append("proportional hazards (Grambsch-Therneau, rank time): "
                      + ("no term rejects at 5%" if not bad else
                         "rejected for " + ", ".join(bad) + " (hazard ratio changes over time)"))
-        return "\n".join(lines)
+        return lines
+
+    def headline(self) -> str:
+        hr = self.hazard_ratios
+        top = hr.loc[(np.log(hr["hazard_ratio"])).abs().idxmax()]
+        return (f"Cox model (Efron ties): the largest hazard ratio is {top['term']} "
+                f"{top['hazard_ratio']:.2f} ({ci_text(top['ci_low'], top['ci_high'], self.level)}"
+                f", p = {top['p_value']:.3g}); n = {self.n:,}, events = {self.events:,}, "
+                f"concordance {self.concordance:.3f}")
+
+    def plot(self) -> go.Figure:
+        """Forest plot of the hazard ratios (log scale)."""
+        from .plots import forest
+
+        return forest(self.hazard_ratios, "term", x="hazard_ratio",
+                      title=f"Hazard ratios (Cox, {self.level:.0%} CI; n = {self.n:,}, "
+                            f"events = {self.events:,})",
+                      x_title="hazard ratio (log scale; 1 = no difference)", reference=1.0,
+                      log=True)
 
 
 def _design(frame: pd.DataFrame, covariates: Sequence[str], categorical: Sequence[str] | None,
@@ -425,7 +486,7 @@ def cox(frame: pd.DataFrame, duration: str = "duration", event: str = "event",
     ph = _ph_test(res, Xo, to, eo, names)
     conc = _concordance(to, eo, Xo @ beta)
     return CoxResult(hr, ph, len(eo), int(eo.sum()), float(res.llf), float(conc), reference,
-                     binned, dropped, res, names)
+                     binned, dropped, res, names, level)
 
 
 # -- figure ---------------------------------------------------------------------------------

@@ -108,10 +108,10 @@ def test_figures_and_tables_are_consistent():
     assert gains["churn_rate"].iloc[0] > gains["churn_rate"].iloc[-1]
     cal = res.calibration_table()
     assert (cal["ci_low"] <= cal["observed"]).all() and (cal["observed"] <= cal["ci_high"]).all()
-    for fig in (res.roc_figure(), res.calibration_figure(), res.gains_figure()):
+    for fig in (res.plot(), res.plot_calibration(), res.plot_gains()):
         assert len(fig.data) >= 2
-    assert "roc_auc" in res.summary()
-    bars = res.drivers_figure(top=3).data[0]
+    assert "roc_auc" in res.summary()["metric"].tolist()
+    bars = res.plot_drivers(top=3).data[0]
     top = res.drivers.dropna(subset=["odds_ratio"]).head(3)
     assert list(bars.y) == list(top["odds_ratio"][::-1])  # strongest at the top
     assert list(bars.error_y.array) == pytest.approx(list((top["ci_high"] - top["odds_ratio"])[::-1]))
@@ -350,7 +350,7 @@ def test_first_year_churn_and_expectation_gap_on_the_sample(company):
     shares = gap.by_answer.set_index("answer")["churned_share"]
     assert shares["below expectations"] > shares["as expected"] > shares["above expectations"]
     assert gap.logrank.p_value < 1e-6
-    assert "not available" not in gap.figure().layout.title.text
+    assert "not available" not in gap.plot().layout.title.text
 
 
 # -- money -----------------------------------------------------------------------------------

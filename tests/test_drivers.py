@@ -167,7 +167,7 @@ def test_summary_and_figures():
     result = key_drivers(_sample(0.3, 600, seed=8), "y", NAMES, n_boot=20)
     assert list(result.summary()["driver"]) == list(result.importance["driver"])
     assert "d1 explains the most of y" in result.headline()
-    quad = result.quadrant()
+    quad = result.plot_quadrant()
     assert len(quad.data) == 1 and list(quad.data[0].text) == list(result.importance["driver"])
     assert result.plot().data[0].type == "bar"
 

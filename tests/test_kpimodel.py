@@ -210,7 +210,7 @@ def test_path_analysis_recovers_known_ols_and_logit():
 
 def test_summary_and_figure():
     res = km.fit_pls("A =~ a1 + a2\nB =~ b1 + b2\nB ~ A", _toy())
-    assert "A" in res.summary() and f"n = {res.n:,}" in res.summary()
+    assert "A" in res.summary()["from"].tolist() and f"n = {res.n:,}" in res.headline()
     fig = res.plot()
     assert len(fig.data) == 1 and len(fig.layout.annotations) == 2
     with warnings.catch_warnings():

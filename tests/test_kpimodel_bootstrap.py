@@ -59,7 +59,7 @@ def test_failed_resamples_are_counted_and_reported():
     # P(a resample misses both rows) = (1 - 2/60)^60 ~ 0.13
     assert 3 <= boot.n_failed <= 30
     assert len(boot.draws) == 100 - boot.n_failed
-    assert f"{boot.n_failed} failed" in res.summary()
+    assert f"{boot.n_failed} failed" in res.bootstrap.headline()
     assert np.isfinite(res.paths[["pct_low", "pct_high"]].to_numpy()).all()
 
 

@@ -40,6 +40,7 @@ from .evaluation import (_auc, _bootstrap_metrics, calibration_figure, calibrati
                          gains_figure, gains_table, roc_figure)
 from ..metrics import z_value
 from ..plots import interval_bars
+from ..results import Result, ci_text
 
 __all__ = ["fit", "ChurnModel", "binary_target", "infer_columns", "gains_table",
            "calibration_table"]
@@ -132,8 +133,8 @@ def _fit_logit(X: np.ndarray, y: np.ndarray) -> _LogitFit:
 
 # -- the result --------------------------------------------------------------------------------
 
-@dataclass
-class ChurnModel:
+@dataclass(repr=False)
+class ChurnModel(Result):
     """A fitted churn classifier with out-of-fold validation."""
 
     model: str
@@ -150,6 +151,7 @@ class ChurnModel:
     prep_: _Prep | None = field(default=None, repr=False)
     estimator_: object = field(default=None, repr=False)
     calibrator_: IsotonicRegression | None = field(default=None, repr=False)
+    level: float = 0.95
 
     def predict(self, frame: pd.DataFrame) -> pd.Series:
         """Calibrated churn probability for each row of ``frame`` (same columns as in fit)."""
@@ -162,25 +164,19 @@ class ChurnModel:
                 p = self.calibrator_.predict(p)
         return pd.Series(p, index=frame.index, name="churn_probability")
 
-    def summary(self) -> str:
+    def summary(self) -> pd.DataFrame:
+        """Out-of-fold metrics (ROC-AUC, PR-AUC, Brier, ...) with bootstrap intervals, n."""
+        return self.metric_table.assign(n=int(self.metrics["n"]),
+                                        events=int(self.metrics["events"]))
+
+    def headline(self) -> str:
         m = self.metric_table.set_index("metric")
-        lines = [f"{self.model} churn model for {self.target!r}: n = {int(self.metrics['n']):,}, "
-                 f"churners = {int(self.metrics['events']):,} "
-                 f"({self.metrics['prevalence']:.1%}); {self.cv}"]
-        for name in ("roc_auc", "pr_auc", "brier"):
-            r = m.loc[name]
-            lines.append(f"  {name}: {r['value']:.3f} [{r['ci_low']:.3f}, {r['ci_high']:.3f}]")
-        if self.model == "logistic":
-            top = self.drivers.head(8)
-            lines.append("strongest drivers (odds ratio [95% CI]):")
-            lines += [f"  {r.term}: {r.odds_ratio:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}] {r.per}"
-                      for r in top.itertuples()]
-        else:
-            lines.append("most important columns (drop in ROC-AUC when shuffled):")
-            lines += [f"  {r.feature}: {r.importance:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
-                      for r in self.drivers.head(8).itertuples()]
-        lines += [f"note: {n}" for n in self.notes]
-        return "\n".join(lines)
+        auc, brier = m.loc["roc_auc"], m.loc["brier"]
+        ci = ci_text(auc["ci_low"], auc["ci_high"], self.level, ".3f")
+        return (f"{self.model} churn model for {self.target!r}: out-of-fold ROC-AUC "
+                f"{auc['value']:.3f} ({ci}), "
+                f"Brier {brier['value']:.3f}; n = {int(self.metrics['n']):,}, churners = "
+                f"{int(self.metrics['events']):,} ({self.metrics['prevalence']:.1%}); {self.cv}")
 
     def calibration_table(self, bins: int = 10) -> pd.DataFrame:
         return calibration_table(self.y.to_numpy(), self.oof.to_numpy(), bins)
@@ -188,18 +184,19 @@ class ChurnModel:
     def gains_table(self, bins: int = 10) -> pd.DataFrame:
         return gains_table(self.y.to_numpy(), self.oof.to_numpy(), bins)
 
-    def roc_figure(self) -> go.Figure:
+    def plot(self) -> go.Figure:
+        """Out-of-fold ROC curve with the AUC and its interval in the title."""
         m = self.metric_table.set_index("metric").loc["roc_auc"]
         return roc_figure(self.y.to_numpy(), self.oof.to_numpy(), m["value"], m["ci_low"],
                           m["ci_high"], label=self.model)
 
-    def calibration_figure(self, bins: int = 10) -> go.Figure:
+    def plot_calibration(self, bins: int = 10) -> go.Figure:
         return calibration_figure(self.calibration_table(bins))
 
-    def gains_figure(self, bins: int = 10) -> go.Figure:
+    def plot_gains(self, bins: int = 10) -> go.Figure:
         return gains_figure(self.gains_table(bins))
 
-    def drivers_figure(self, top: int = 12) -> go.Figure:
+    def plot_drivers(self, top: int = 12) -> go.Figure:
         """The strongest drivers with 95% intervals: odds ratios (logistic) or permutation
         importance as the drop in ROC-AUC (boosted)."""
         n = len(self.y)
@@ -400,4 +397,4 @@ def _fit(frame, target, features, model, seed, cv, exclude, time_column, coerce,
     return ChurnModel(model, target, list(X.columns), kinds, metrics, table, drivers,
                       pd.Series(oof, index=frame.index, name="oof_probability"),
                       pd.Series(y, index=frame.index, name=target), cv_text, notes, prep, est,
-                      calibrator)
+                      calibrator, level)

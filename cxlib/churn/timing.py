@@ -23,6 +23,7 @@ import plotly.graph_objects as go
 from .. import survival as sv
 from ..errors import ModelError, SmallSampleWarning
 from ..plots import TEMPLATE
+from ..results import Result, ci_text
 
 __all__ = ["first_year_churn", "expectation_gap_effect", "GapEffect", "GAP_GROUPS"]
 
@@ -52,8 +53,8 @@ def first_year_churn(survival_frame: pd.DataFrame, by: str = "acquisition_channe
     return out.sort_values("churned_share", ascending=False, ignore_index=True)
 
 
-@dataclass
-class GapEffect:
+@dataclass(repr=False)
+class GapEffect(Result):
     """Churn in the rest of the first year by the customer's expectation-met answer."""
 
     available: bool
@@ -63,23 +64,42 @@ class GapEffect:
     km: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     logrank: sv.LogrankResult | None = None
     n: int = 0
+    level: float = 0.95
 
-    def summary(self) -> str:
+    def summary(self) -> pd.DataFrame:
+        """One row per quantity: the hazard ratio per point below expectations (each model),
+        the share churned by month 12 per answer, and the log-rank test; estimate, interval,
+        p and n."""
+        cols = ["quantity", "estimate", "ci_low", "ci_high", "p_value", "n"]
+        if not self.available:
+            return pd.DataFrame(columns=cols)
+        hr = self.hazard_ratios.assign(
+            quantity="hazard ratio per point below expectations (" + self.hazard_ratios["model"]
+            + ")").rename(columns={"hazard_ratio": "estimate"})
+        share = self.by_answer.assign(
+            quantity="churned by month 12: " + self.by_answer["answer"],
+            p_value=np.nan).rename(columns={"churned_share": "estimate"})
+        parts = [hr[cols], share[cols]]
+        if self.logrank is not None:
+            parts.append(pd.DataFrame([{"quantity": f"{self.logrank.test} (chi2 on "
+                                                    f"{self.logrank.df} df)",
+                                        "estimate": self.logrank.statistic, "ci_low": np.nan,
+                                        "ci_high": np.nan, "p_value": self.logrank.p_value,
+                                        "n": self.n}]))
+        return pd.concat(parts, ignore_index=True)
+
+    def headline(self) -> str:
         if not self.available:
             return f"expectation-gap effect not available: {self.reason}"
-        lines = [f"expectation gap (3 - expectation_met, 1-5 scale), landmark at the first answer "
-                 f"in year one: n = {self.n:,}"]
-        for r in self.hazard_ratios.itertuples():
-            lines.append(f"  HR per point below expectations ({r.model}): {r.hazard_ratio:.2f} "
-                         f"[{r.ci_low:.2f}, {r.ci_high:.2f}], p = {r.p_value:.3g}")
-        for r in self.by_answer.itertuples():
-            lines.append(f"  {r.answer}: {r.churned_share:.1%} [{r.ci_low:.1%}, "
-                         f"{r.ci_high:.1%}] churn by month 12 (n = {r.n:,})")
-        if self.logrank is not None:
-            lines.append("  " + self.logrank.summary().split("; groups")[0])
-        return "\n".join(lines)
+        hr = self.hazard_ratios.iloc[0]
+        share = self.by_answer.set_index("answer")["churned_share"]
+        return (f"Each point below expectations multiplies the first-year churn hazard by "
+                f"{hr['hazard_ratio']:.2f} ({ci_text(hr['ci_low'], hr['ci_high'], self.level)}, "
+                f"{hr['model']}; n = {self.n:,}); by month 12 "
+                f"{share.get(GAP_GROUPS[0], np.nan):.1%} of customers below expectations are "
+                f"gone vs {share.get(GAP_GROUPS[1], np.nan):.1%} as expected")
 
-    def figure(self) -> go.Figure:
+    def plot(self) -> go.Figure:
         if not self.available:
             fig = go.Figure()
             fig.add_annotation(text=f"not available: {self.reason}", showarrow=False,
@@ -174,4 +194,4 @@ def expectation_gap_effect(tables: Mapping[str, pd.DataFrame] | None,
     by_answer = by_answer.sort_values("answer", ignore_index=True)
     by_answer["answer"] = by_answer["answer"].astype(str)
     lr = sv.logrank(frame, by="answer") if frame["answer"].nunique() > 1 else None
-    return GapEffect(True, "", pd.DataFrame(rows), by_answer, km, lr, len(frame))
+    return GapEffect(True, "", pd.DataFrame(rows), by_answer, km, lr, len(frame), level)

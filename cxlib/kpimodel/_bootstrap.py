@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
+from ..results import Result, ci_text
 from ._core import Structure, pls_core, resample_cov
 
 EXACT_JACKKNIFE_MAX = 1_000
@@ -31,8 +32,8 @@ PARALLEL_MIN_WORK = 5_000_000
 JACKKNIFE_GROUPS = 200
 
 
-@dataclass
-class BootstrapResult:
+@dataclass(repr=False)
+class BootstrapResult(Result):
     """Bootstrap draws of every statistic and their intervals.
 
     ``intervals`` has one row per statistic: ``estimate`` (full sample), ``boot_mean``,
@@ -56,10 +57,36 @@ class BootstrapResult:
     ok: np.ndarray = field(repr=False, default=None)
     plan: list = field(repr=False, default_factory=list)   # (seed sequence, size) per chunk
 
-    def summary(self) -> str:
+    def summary(self) -> pd.DataFrame:
+        """One row per statistic: estimate, bootstrap mean and SE, percentile and BCa limits."""
+        return self.intervals.copy()
+
+    def _shown(self) -> pd.DataFrame:
+        """The path coefficients when the statistics have them, else all statistics."""
+        t = self.intervals
+        if "statistic" in t and (t["statistic"] == "path").any():
+            t = t[t["statistic"] == "path"]
+        return t.assign(label=t["name"] if "name" in t else t.index.astype(str))
+
+    def headline(self) -> str:
+        t = self._shown()
+        top = t.loc[t["estimate"].abs().idxmax()]
         return (f"bootstrap: {self.n_resamples} resamples ({self.n_failed} failed, "
                 f"{self.n_distinct} distinct), {self.level:.0%} percentile and BCa intervals, "
-                f"seed {self.seed}")
+                f"seed {self.seed}; largest {top.get('statistic', 'statistic')} {top['label']} "
+                f"{top['estimate']:.3f} (percentile "
+                f"{ci_text(top['pct_low'], top['pct_high'], self.level, '.3f')}; "
+                f"n = {self.n_resamples - self.n_failed} resamples)")
+
+    def plot(self):
+        """Percentile intervals of the path coefficients (or of every statistic)."""
+        from ..plots import forest
+
+        t = self._shown()
+        return forest(t, "label", low="pct_low", high="pct_high",
+                      title=f"Bootstrap percentile intervals ({self.level:.0%}; "
+                            f"n = {self.n_resamples - self.n_failed} resamples)",
+                      x_title="estimate (full sample) with its interval")
 
     def counts(self, n: int) -> Iterator[tuple[slice, np.ndarray]]:
         """Regenerate the resample counts chunk by chunk (same draws as the fit)."""

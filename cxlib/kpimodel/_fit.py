@@ -13,6 +13,8 @@ from scipy import stats
 
 from ..checks import check_option
 from ..errors import DataError, ModelError, SmallSampleWarning, StatisticalWarning
+from ..metrics import z_value
+from ..results import Result, ci_text
 from ._bootstrap import BootstrapResult, intervals, jackknife, run_bootstrap
 from ._core import SCHEMES, CoreFit, Structure, pls_core, treated_cov
 from ._spec import ModelSpec, _odm, parse_spec
@@ -95,8 +97,8 @@ def _reaches(spec: ModelSpec, src: str, dst: str) -> bool:
     return False
 
 
-@dataclass
-class PLSResult:
+@dataclass(repr=False)
+class PLSResult(Result):
     """A fitted PLS path model (R plspm's outputs, as DataFrames).
 
     ``paths``: direct path coefficients (standardised) with OLS standard error, t and p
@@ -140,24 +142,25 @@ class PLSResult:
             mat.loc[r["to"], r["from"]] = r["total"]
         return mat
 
-    def summary(self) -> str:
-        lines = [f"PLS path model: {len(self.spec.blocks)} constructs, "
-                 f"{len(self.spec.indicators)} indicators, n = {self.n:,}"
-                 + (f" ({self.n_dropped:,} rows dropped for missing values)"
-                    if self.n_dropped else ""),
-                 f"scheme {self.scheme}, {'standardised' if self.scaled else 'raw'} indicators, "
-                 f"{self.iterations} iterations, GoF {self.gof:.3f}"]
-        if self.bootstrap is not None:
-            lines.append(self.bootstrap.summary())
-        cols = [c for c in ("from", "to", "estimate", "std_error", "p_value", "pct_low",
-                            "pct_high") if c in self.paths]
-        lines += ["", "paths:", self.paths[cols].to_string(index=False, float_format="%.3f"),
-                  "", "constructs:", self.inner_summary.drop(columns=["type"]).to_string(
-                      index=False, float_format="%.3f")]
-        return "\n".join(lines)
+    def summary(self) -> pd.DataFrame:
+        """The path coefficients: from, to, estimate, OLS SE, t, p and, with a bootstrap,
+        percentile and BCa limits (``inner_summary``, ``outer``, ``effects`` hold the rest)."""
+        return self.paths.copy()
 
-    def __repr__(self) -> str:
-        return self.summary()
+    def headline(self) -> str:
+        top = self.paths.loc[self.paths["estimate"].abs().idxmax()]
+        if "pct_low" in self.paths:
+            level = self.bootstrap.level
+            ci = f"bootstrap percentile {ci_text(top['pct_low'], top['pct_high'], level, '.3f')}"
+        else:
+            half = z_value(0.95) * top["std_error"]
+            ci = (f"{ci_text(top['estimate'] - half, top['estimate'] + half, 0.95, '.3f')}, "
+                  "normal approximation")
+        dropped = f", {self.n_dropped:,} rows dropped" if self.n_dropped else ""
+        return (f"PLS path model ({len(self.spec.blocks)} constructs, "
+                f"{len(self.spec.indicators)} indicators, scheme {self.scheme}, GoF "
+                f"{self.gof:.3f}): strongest path {top['from']} -> {top['to']} "
+                f"{top['estimate']:.3f} ({ci}); n = {self.n:,}{dropped}")
 
     def plot(self):
         """Path diagram: constructs as nodes, arrows labelled with path coefficients."""

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ModelError, StatisticalWarning
+from ..results import Result, ci_text
 from ._fit import PLSResult, vif, VIF_WARN
 from ._glm import batched_logit, batched_ols
 
@@ -34,8 +35,8 @@ __all__ = ["OutcomeModel", "WhatIfResult", "link_outcomes", "what_if", "rank_kpi
            "ipma", "index_shares"]
 
 
-@dataclass
-class OutcomeModel:
+@dataclass(repr=False)
+class OutcomeModel(Result):
     """Retention and revenue linked to a fitted PLS model (see :func:`link_outcomes`)."""
 
     result: PLSResult
@@ -59,16 +60,31 @@ class OutcomeModel:
     _boot_ok: np.ndarray = field(repr=False, default=None)
     n_failed: int = 0
 
-    def summary(self) -> str:
-        lines = [f"outcome models on construct scores (n = {self.n_retention:,} with retention, "
-                 f"{self.n_revenue:,} with revenue)"]
-        if self._boot_ok is not None:
-            lines.append(f"bootstrap: {len(self._boot_ok)} joint resamples, {self.n_failed} failed")
-        lines.append(self.table.to_string(index=False, float_format="%.4f"))
-        return "\n".join(lines)
+    def summary(self) -> pd.DataFrame:
+        """The coefficients of both models with 95% CIs, p and n (statsmodels)."""
+        return self.table.copy()
 
-    def __repr__(self) -> str:
-        return self.summary()
+    def _predictors(self) -> pd.DataFrame:
+        on = set(self.retention_on) | set(self.revenue_on)
+        t = self.table[self.table["term"].isin(on)]
+        return t.assign(label=t["model"] + ": " + t["term"])
+
+    def headline(self) -> str:
+        parts = []
+        for _, r in self._predictors().groupby("outcome", sort=False).head(1).iterrows():
+            parts.append(f"{r['model']} per SD of {r['term']} {r['estimate']:+.3g} "
+                         f"({ci_text(r['ci_low'], r['ci_high'], 0.95, '+.3g')}; n = {r['n']:,})")
+        boot = (f"; {len(self._boot_ok)} joint bootstrap resamples, {self.n_failed} failed"
+                if self._boot_ok is not None else "")
+        return "Outcome models on construct scores: " + "; ".join(parts) + boot
+
+    def plot(self):
+        """The construct-score coefficients of each outcome model with 95% CIs."""
+        from ..plots import forest
+
+        return forest(self._predictors(), "label",
+                      title="Outcomes on construct scores (95% CI; log-odds for retention)",
+                      x_title="coefficient per SD of the construct score")
 
 
 def _design(result: PLSResult, d: pd.DataFrame, on: list[str], controls: list[str],
@@ -251,8 +267,8 @@ def _bootstrap_outcomes(model: OutcomeModel, d: pd.DataFrame, out: dict) -> None
                       StatisticalWarning, stacklevel=3)
 
 
-@dataclass
-class WhatIfResult:
+@dataclass(repr=False)
+class WhatIfResult(Result):
     """Change in index, retention and revenue for KPI changes, with bootstrap intervals."""
 
     changes: dict[str, float]
@@ -261,6 +277,8 @@ class WhatIfResult:
     n_failed: int
     level: float
     currency: str
+    n: int = 0
+    """Rows of the PLS model the what-if is computed from."""
 
     def quantity(self, name: str) -> pd.Series:
         """One row of :attr:`table` by its quantity (estimate, ci_low, ci_high, unit)."""
@@ -275,14 +293,39 @@ class WhatIfResult:
         rows = self.table[self.table["quantity"].str.startswith("annual revenue, ")]
         return self.quantity(str(rows["quantity"].iloc[0]) if len(rows) else "annual revenue, all")
 
-    def summary(self) -> str:
-        ch = ", ".join(f"{k} {v:+g}" for k, v in self.changes.items())
-        return (f"what-if ({ch}); {self.level:.0%} bootstrap percentile intervals from "
-                f"{self.n_resamples - self.n_failed} resamples ({self.n_failed} failed)\n"
-                + self.table.to_string(index=False, float_format="%.4g"))
+    def summary(self) -> pd.DataFrame:
+        """One row per quantity: unit, estimate and bootstrap percentile interval."""
+        return self.table.copy()
 
-    def __repr__(self) -> str:
-        return self.summary()
+    def headline(self) -> str:
+        ch = ", ".join(f"{k} {v:+g}" for k, v in self.changes.items())
+        r = self.revenue_total
+        return (f"what-if ({ch}): {r['quantity']} {r['estimate']:+,.0f} {self.currency} a year "
+                f"(bootstrap percentile {ci_text(r['ci_low'], r['ci_high'], self.level, '+,.0f')}"
+                f" from {self.n_resamples - self.n_failed} resamples, {self.n_failed} failed; "
+                f"n = {self.n:,})")
+
+    def plot(self):
+        """Each quantity with its interval, one panel per quantity (units differ)."""
+        from plotly.subplots import make_subplots
+
+        from ..plots import TEMPLATE
+
+        t = self.table
+        fig = make_subplots(rows=len(t), cols=1, vertical_spacing=0.5 / max(len(t), 1),
+                            subplot_titles=[f"{q} ({u})" for q, u in zip(t["quantity"], t["unit"])])
+        for i, r in enumerate(t.itertuples(), start=1):
+            fig.add_scatter(x=[r.estimate], y=[r.quantity], mode="markers",
+                            marker=dict(size=11, color="#1f5fa8"),
+                            error_x=dict(type="data", symmetric=False,
+                                         array=[r.ci_high - r.estimate],
+                                         arrayminus=[r.estimate - r.ci_low], color="#333"),
+                            row=i, col=1)
+            fig.add_vline(x=0, line_color="#888", row=i, col=1)
+            fig.update_yaxes(showticklabels=False, row=i, col=1)
+        fig.update_layout(template=TEMPLATE, showlegend=False, height=120 * len(t) + 120,
+                          title=self.headline().split(" (bootstrap")[0])
+        return fig
 
 
 def _deltas(model: OutcomeModel, changes: Mapping[str, float], w_raw: np.ndarray,
@@ -386,7 +429,8 @@ def what_if(model: OutcomeModel, changes: Mapping[str, float], base_customers: i
                       "(fit_pls(..., bootstrap=200) or more)", StatisticalWarning, stacklevel=2)
     table = pd.DataFrame({"quantity": [q for q, _ in labels], "unit": [u for _, u in labels],
                           "estimate": est, "ci_low": low, "ci_high": high})
-    return WhatIfResult(dict(changes), table, n_res, n_failed, level, currency)
+    return WhatIfResult(dict(changes), table, n_res, n_failed, level, currency,
+                        model.result.n)
 
 
 def rank_kpis(model: OutcomeModel, units: Mapping[str, float] | None = None,

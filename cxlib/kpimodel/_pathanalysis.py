@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, ModelError, StatisticalWarning
+from ..results import Result, ci_text
 from ._fit import VIF_WARN, vif
 
 __all__ = ["PathAnalysisResult", "path_analysis", "compare_indices"]
 
 
-@dataclass
-class PathAnalysisResult:
+@dataclass(repr=False)
+class PathAnalysisResult(Result):
     """Equations fitted one by one; ``coefficients`` long table, ``effects`` through chains."""
 
     equations: list[tuple[str, list[str], str]]   # (outcome, predictors, model)
@@ -34,12 +35,29 @@ class PathAnalysisResult:
     vif: pd.DataFrame
     fits: dict
 
-    def summary(self) -> str:
-        return ("observed-variable path analysis (statsmodels)\n"
-                + self.coefficients.to_string(index=False, float_format="%.4f"))
+    def summary(self) -> pd.DataFrame:
+        """The coefficients of every equation: estimate, SE, 95% CI, p, n (statsmodels)."""
+        return self.coefficients.copy()
 
-    def __repr__(self) -> str:
-        return self.summary()
+    def _terms(self) -> pd.DataFrame:
+        t = self.coefficients[self.coefficients["term"] != "const"]
+        return t.assign(label=t["outcome"] + " <- " + t["term"])
+
+    def headline(self) -> str:
+        t = self._terms()
+        r = t.loc[(t["estimate"] / t["std_error"]).abs().idxmax()]
+        return (f"Observed-variable path analysis ({len(self.equations)} equation(s)): strongest "
+                f"term {r['label']} {r['estimate']:+.3g} ({r['model']}, "
+                f"{ci_text(r['ci_low'], r['ci_high'], 0.95, '+.3g')}, p = {r['p_value']:.3g}; "
+                f"n = {r['n']:,})")
+
+    def plot(self):
+        """Every equation's coefficients with 95% CIs (log-odds for logit equations)."""
+        from ..plots import forest
+
+        return forest(self._terms(), "label",
+                      title="Path analysis coefficients (95% CI; log-odds for logit equations)",
+                      x_title="coefficient")
 
 
 def _equations(spec: str) -> list[tuple[str, list[str]]]:

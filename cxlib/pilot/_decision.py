@@ -22,6 +22,7 @@ from ..errors import DataError
 from ..plots import TEMPLATE
 from ._did import DiDResult, kpi_observations
 from ..metrics import z_value
+from ..results import Result, ci_text
 
 __all__ = ["ValuePerUnit", "retention_value", "rollout_value", "decide", "Decision",
            "RECOMMENDATIONS"]
@@ -29,8 +30,8 @@ __all__ = ["ValuePerUnit", "retention_value", "rollout_value", "decide", "Decisi
 RECOMMENDATIONS = ("roll out", "extend the pilot", "stop")
 
 
-@dataclass
-class ValuePerUnit:
+@dataclass(repr=False)
+class ValuePerUnit(Result):
     """Money per unit change of a KPI (e.g. JPY per year for +1.0 of a share), with interval."""
 
     mean: float
@@ -40,25 +41,42 @@ class ValuePerUnit:
     source: str = ""
     level: float = 0.95
     details: dict = field(default_factory=dict)
+    n: int = 0
+    """Customers the value is for (the roll-out base)."""
 
     @classmethod
     def per_unit(cls, total: float, low: float, high: float, change: float,
                  unit: str = "JPY per year per +1.0 of the KPI", source: str = "",
-                 level: float = 0.95) -> "ValuePerUnit":
+                 level: float = 0.95, n: int = 0) -> "ValuePerUnit":
         """From money (estimate and interval) for a KPI change of ``change`` (e.g. a KPI
         model's what-if at the measured effect) to money per unit (linear around it)."""
         if not change or not np.isfinite(change):
             raise DataError(f"ValuePerUnit.per_unit: the KPI change must be non-zero, got {change}")
         lo, hi = sorted((low / change, high / change))
-        return cls(total / change, lo, hi, unit=unit, source=source, level=level)
+        return cls(total / change, lo, hi, unit=unit, source=source, level=level, n=n)
 
     @property
     def sd(self) -> float:
         return (self.ci_high - self.ci_low) / (2 * z_value(self.level))
 
-    def summary(self) -> str:
-        return (f"{self.mean:,.0f} {self.unit} ({self.level:.0%} CI {self.ci_low:,.0f} to "
-                f"{self.ci_high:,.0f}); source: {self.source}")
+    def summary(self) -> pd.DataFrame:
+        """One row: value per unit with its interval, unit, customers and source."""
+        return pd.DataFrame([{"value": self.mean, "ci_low": self.ci_low,
+                              "ci_high": self.ci_high, "level": self.level, "unit": self.unit,
+                              "n": self.n, "source": self.source}])
+
+    def headline(self) -> str:
+        ci = ci_text(self.ci_low, self.ci_high, self.level, ",.0f")
+        return (f"{self.mean:,.0f} {self.unit} ({ci}; n = {self.n:,} customers); "
+                f"source: {self.source}")
+
+    def plot(self) -> go.Figure:
+        """The value per unit with its interval."""
+        from ..plots import forest
+
+        return forest(self.summary().assign(what="value per unit"), "what", x="value",
+                      title=self.headline().split("; source")[0],
+                      x_title=f"{self.unit} ({self.level:.0%} CI)")
 
 
 def retention_value(tables: dict[str, pd.DataFrame], kpi: str, before: str | pd.Timestamp,
@@ -108,7 +126,7 @@ def retention_value(tables: dict[str, pd.DataFrame], kpi: str, before: str | pd.
                                 f"{horizon_months} months"),
                        level=level, details={"customers": base, "per_customer_year": rate,
                                              "churn_slope": slope, "churn_slope_se": se,
-                                             "monthly_revenue": revenue})
+                                             "monthly_revenue": revenue}, n=base)
 
 
 def rollout_value(tables: dict[str, pd.DataFrame], kpi: str, effect: float,
@@ -138,12 +156,12 @@ def rollout_value(tables: dict[str, pd.DataFrame], kpi: str, effect: float,
                                 revenue_on=index, controls=["plan", "segment"])
     money = km.what_if(outcomes, {kpi: effect}, base_customers=base, level=level).revenue_total
     return ValuePerUnit.per_unit(money["estimate"], money["ci_low"], money["ci_high"],
-                                 change=effect, level=level,
+                                 change=effect, level=level, n=base,
                                  source=f"KPI model what-if, {base:,} customers")
 
 
-@dataclass
-class Decision:
+@dataclass(repr=False)
+class Decision(Result):
     """The pilot's verdict with the numbers it follows from."""
 
     kpi: str
@@ -161,8 +179,12 @@ class Decision:
     """Projected yearly money of a roll-out: (median, ci_low, ci_high), or None."""
     prob_profitable: float | None = None
     pretrend_p: float = np.nan
+    n: int | None = None
+    """Observations behind the effect (from a :class:`DiDResult`), or None when not given."""
 
-    def table(self) -> pd.DataFrame:
+    def summary(self) -> pd.DataFrame:
+        """One row: the effect, its interval, the threshold, P(above), the recommendation
+        and, when valued, the projected money."""
         row = {"kpi": self.kpi, "estimate": self.estimate, "ci_low": self.ci_low,
                "ci_high": self.ci_high, "threshold": self.threshold,
                "prob_above_threshold": self.prob_above_threshold,
@@ -183,8 +205,11 @@ class Decision:
                 f"{self.threshold:+.3g} is {self.prob_above_threshold:.0%}{money}. Why: "
                 + "; ".join(self.reasons) + ".")
 
-    def summary(self) -> str:
-        return self.sentence()
+    def headline(self) -> str:
+        n = f"n = {self.n:,} observations" if self.n is not None else "n not given"
+        return (f"{self.recommendation.capitalize()}: the pilot moved {self.kpi} by "
+                f"{self.estimate:+.3g} ({ci_text(self.ci_low, self.ci_high, self.level, '+.3g')}; "
+                f"{n}), P(effect > {self.threshold:+.3g}) = {self.prob_above_threshold:.0%}")
 
     def plot(self) -> go.Figure:
         sd = self.se if self.se > 0 else 1e-9
@@ -223,8 +248,9 @@ def decide(effect: DiDResult | tuple[float, float], threshold: float, *,
     """
     if isinstance(effect, DiDResult):
         est, se, name, pre_p = effect.estimate, effect.se, kpi or effect.kpi, effect.pretrend_p
+        n = effect.n_obs
     else:
-        (est, se), name, pre_p = effect, kpi or "the KPI", np.nan
+        (est, se), name, pre_p, n = effect, kpi or "the KPI", np.nan, None
     if not np.isfinite(est) or not np.isfinite(se) or se < 0:
         raise DataError(f"decide: the effect needs a finite estimate and SE (got {est}, {se})")
     z = z_value(level)
@@ -269,4 +295,4 @@ def decide(effect: DiDResult | tuple[float, float], threshold: float, *,
             reasons.append(f"the roll-out pays its cost with probability {p_profit:.0%} only")
         reasons.append("more customers or months would narrow the interval")
     return Decision(name, float(est), float(se), lo, hi, level, threshold, p_thr, p_pos, rec,
-                    reasons, impact, p_profit, pre_p)
+                    reasons, impact, p_profit, pre_p, n)

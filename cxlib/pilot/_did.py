@@ -26,6 +26,7 @@ from ..errors import DataError, ModelError, SmallSampleWarning
 from ..plots import TEMPLATE
 from ._groups import CONTROL, PILOT
 from ..metrics import z_value
+from ..results import Result, ci_text
 
 __all__ = ["KPIS", "kpi_observations", "difference_in_differences", "evaluate_pilot",
            "effects_table", "effects_plot",
@@ -115,8 +116,8 @@ def month_index(when: pd.Series) -> np.ndarray:
     return (w.year * 12 + w.month - 1).to_numpy()
 
 
-@dataclass
-class DiDResult:
+@dataclass(repr=False)
+class DiDResult(Result):
     """Difference-in-differences estimate with its event study and pre-trend check."""
 
     kpi: str
@@ -146,7 +147,7 @@ class DiDResult:
     def small_sample(self) -> bool:
         return self.n_pilot < MIN_CLUSTERS
 
-    def table(self) -> pd.DataFrame:
+    def summary(self) -> pd.DataFrame:
         """One row: the headline numbers."""
         return pd.DataFrame([{
             "kpi": self.kpi, "estimate": self.estimate, "se": self.se, "ci_low": self.ci_low,
@@ -154,13 +155,13 @@ class DiDResult:
             "n_obs": self.n_obs, "n_pilot_customers": self.n_pilot,
             "n_control_customers": self.n_control, "small_sample": self.small_sample}])
 
-    def summary(self) -> str:
+    def headline(self) -> str:
         return (f"{self.kpi}: pilot effect {self.estimate:+.4g} ({self.unit}), "
-                f"{self.level:.0%} CI {self.ci_low:+.4g} to {self.ci_high:+.4g}, "
+                f"{ci_text(self.ci_low, self.ci_high, self.level, '+.4g')}, "
                 f"p={self.p_value:.3g}; "
                 f"n = {self.n_obs:,} observations from {self.n_pilot:,} pilot and "
                 f"{self.n_control:,} control customers; pre-trend Wald p={self.pretrend_p:.3g} "
-                f"(chi2={self.pretrend_chi2:.2f}, df={self.pretrend_df}). Method: {self.method}.")
+                f"(chi2={self.pretrend_chi2:.2f}, df={self.pretrend_df}); method: {self.method}")
 
     def plot(self) -> go.Figure:
         es = self.event_study
@@ -379,9 +380,9 @@ def evaluate_pilot(tables: dict[str, pd.DataFrame], kpi: str, groups: pd.Series,
 
 
 def effects_table(results: list[DiDResult] | dict[str, DiDResult]) -> pd.DataFrame:
-    """One row per KPI: estimate, SE, interval, p, pre-trend p, n (see :meth:`DiDResult.table`)."""
+    """One row per KPI: estimate, SE, interval, p, pre-trend p, n (:meth:`DiDResult.summary`)."""
     items = list(results.values()) if isinstance(results, dict) else list(results)
-    return pd.concat([r.table() for r in items], ignore_index=True)
+    return pd.concat([r.summary() for r in items], ignore_index=True)
 
 
 def effects_plot(results: list[DiDResult] | dict[str, DiDResult]) -> go.Figure:

@@ -12,6 +12,7 @@ import plotly.graph_objects as go
 from ..checks import check_between
 from ..errors import DataError, SmallSampleWarning
 from ..plots import TEMPLATE
+from ..results import Result
 
 __all__ = ["define_groups", "assign_monitor_group", "match_controls", "balance", "Balance",
            "add_tenure_band", "PILOT", "CONTROL"]
@@ -155,8 +156,8 @@ def match_controls(customers: pd.DataFrame, pilot: pd.Series,
                          pd.Series(chosen, index=customers.index))
 
 
-@dataclass
-class Balance:
+@dataclass(repr=False)
+class Balance(Result):
     """Standardised mean differences (SMD) of covariates between pilot and control."""
 
     table: pd.DataFrame
@@ -169,10 +170,15 @@ class Balance:
     def max_abs_smd(self) -> float:
         return float(self.table["smd"].abs().max())
 
-    def summary(self) -> str:
+    def summary(self) -> pd.DataFrame:
+        """The SMD table (one row per covariate or category level)."""
+        return self.table.copy()
+
+    def headline(self) -> str:
         bad = self.table.loc[self.table["imbalanced"], "covariate"].tolist()
         head = (f"Balance of {len(self.table)} covariates (levels) between pilot "
-                f"(n={self.n_pilot:,}) and control (n={self.n_control:,}): max |SMD| {self.max_abs_smd:.3f}")
+                f"(n = {self.n_pilot:,}) and control (n = {self.n_control:,}): max |SMD| "
+                f"{self.max_abs_smd:.3f} (no interval: SMDs describe the two groups)")
         return head + (f"; above {self.limit}: {', '.join(bad)}" if bad else
                        f"; all within {self.limit}")
 

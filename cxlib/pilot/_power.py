@@ -21,7 +21,10 @@ from scipy import optimize, stats
 
 from ..checks import check_between
 from ..errors import DataError, ParameterError
+from ..metrics import z_value
 from ..plots import TEMPLATE
+from ..results import Result, ci_text
+from ._randomised import _cluster_mean_var
 
 __all__ = ["power_mean", "mde_mean", "nps_sd", "power_nps", "mde_nps", "power_rate", "mde_rate",
            "Baseline", "baseline", "pilot_design", "PilotDesign"]
@@ -107,8 +110,8 @@ def mde_rate(baseline: float, n_pilot: float, n_control: float, alpha: float = 0
     return float(np.sin(phi) ** 2 - baseline)
 
 
-@dataclass
-class Baseline:
+@dataclass(repr=False)
+class Baseline(Result):
     """Pre-pilot levels and spreads the design needs (per customer, per month)."""
 
     promoters: float
@@ -120,13 +123,59 @@ class Baseline:
     revenue_sd: float
     n_customers: int
     months: int
+    n_answers: int = 0
+    nps_se: float = np.nan
+    """Standard error of the baseline NPS (points), clustered by customer (CR1)."""
+    level: float = 0.95
 
-    def summary(self) -> str:
+    @property
+    def nps(self) -> float:
+        return 100 * (self.promoters - self.detractors)
+
+    def nps_interval(self) -> tuple[float, float]:
+        half = z_value(self.level) * self.nps_se
+        return self.nps - half, self.nps + half
+
+    def summary(self) -> pd.DataFrame:
+        """One row per quantity: estimate, interval (NPS only), unit."""
+        lo, hi = self.nps_interval()
+        rows = [("nps", self.nps, lo, hi, "points"),
+                ("promoters", self.promoters, np.nan, np.nan, "share of answers"),
+                ("detractors", self.detractors, np.nan, np.nan, "share of answers"),
+                ("nps_answers_per_customer_month", self.nps_answers_per_customer_month, np.nan,
+                 np.nan, "answers"),
+                ("nps_icc", self.nps_icc, np.nan, np.nan, "intra-customer correlation"),
+                ("monthly_churn", self.monthly_churn, np.nan, np.nan, "share per month"),
+                ("revenue_mean", self.revenue_mean, np.nan, np.nan, "JPY per customer-month"),
+                ("revenue_sd", self.revenue_sd, np.nan, np.nan, "JPY per customer-month")]
+        out = pd.DataFrame(rows, columns=["quantity", "estimate", "ci_low", "ci_high", "unit"])
+        return out.assign(n_customers=self.n_customers, n_answers=self.n_answers,
+                          months=self.months)
+
+    def headline(self) -> str:
+        lo, hi = self.nps_interval()
         return (f"Baseline over {self.months} months, {self.n_customers:,} active customers: "
-                f"promoters {self.promoters:.1%}, detractors {self.detractors:.1%} "
+                f"NPS {self.nps:+.1f} ({ci_text(lo, hi, self.level, '+.1f')}, clustered by "
+                f"customer; n = {self.n_answers:,} answers): promoters {self.promoters:.1%}, "
+                f"detractors {self.detractors:.1%} "
                 f"({self.nps_answers_per_customer_month:.3f} answers per customer-month, "
                 f"ICC {self.nps_icc:.2f}); monthly churn {self.monthly_churn:.2%}; monthly "
                 f"revenue per customer {self.revenue_mean:,.0f} (SD {self.revenue_sd:,.0f})")
+
+    def plot(self) -> go.Figure:
+        """The baseline answer mix: promoters, passives, detractors."""
+        shares = [self.promoters, 1 - self.promoters - self.detractors, self.detractors]
+        fig = go.Figure(go.Bar(x=["promoters", "passives", "detractors"],
+                               y=[100 * s for s in shares],
+                               marker_color=["#3a9d5d", "#8c8c8c", "#c23b3b"],
+                               hovertemplate="%{x}: %{y:.1f}%<extra></extra>"))
+        lo, hi = self.nps_interval()
+        ci = ci_text(lo, hi, self.level, "+.1f")
+        fig.update_layout(template=TEMPLATE, showlegend=False,
+                          title=f"Baseline NPS {self.nps:+.1f} ({ci}; n = {self.n_answers:,} "
+                                f"answers, {self.months} months)",
+                          yaxis_title="share of answers (%)", xaxis_title="")
+        return fig
 
 
 def baseline(tables: dict[str, pd.DataFrame], before: str | pd.Timestamp,
@@ -166,11 +215,13 @@ def baseline(tables: dict[str, pd.DataFrame], before: str | pd.Timestamp,
         promoters=float((score >= 9).mean()), detractors=float((score <= 6).mean()),
         nps_answers_per_customer_month=float(len(r) / exposure), nps_icc=icc,
         monthly_churn=float(churned.sum() / exposure), revenue_mean=float(rev.mean()),
-        revenue_sd=float(rev.std()), n_customers=int(active.sum()), months=months)
+        revenue_sd=float(rev.std()), n_customers=int(active.sum()), months=months,
+        n_answers=int(n), nps_se=float(np.sqrt(_cluster_mean_var(s.to_numpy(),
+                                                                 r["customer_id"].to_numpy()))))
 
 
-@dataclass
-class PilotDesign:
+@dataclass(repr=False)
+class PilotDesign(Result):
     """MDE per KPI, pilot size and duration for a given allocation, alpha and power."""
 
     table: pd.DataFrame
@@ -178,10 +229,19 @@ class PilotDesign:
     alpha: float
     power: float
 
-    def summary(self) -> str:
-        return (f"Minimum detectable effects at alpha {self.alpha}, power {self.power:.0%}, "
-                f"{self.table['n_pilot'].nunique()} pilot sizes x "
-                f"{self.table['months'].nunique()} durations")
+    def summary(self) -> pd.DataFrame:
+        """The MDE table: one row per KPI x pilot size x duration."""
+        return self.table.copy()
+
+    def headline(self) -> str:
+        t = self.table[self.table["kpi"] == "nps"].sort_values(["n_pilot", "months"])
+        first, last = t.iloc[0], t.iloc[-1]
+        return (f"Minimum detectable NPS change from {abs(first['mde']):.1f} points "
+                f"(n = {int(first['n_pilot']):,} pilot customers, {first['months']} months) to "
+                f"{abs(last['mde']):.1f} points (n = {int(last['n_pilot']):,}, {last['months']} "
+                f"months) at alpha {self.alpha}, power {self.power:.0%} (no interval: a design, "
+                f"not an estimate; {self.table['n_pilot'].nunique()} pilot sizes x "
+                f"{self.table['months'].nunique()} durations)")
 
     def plot(self) -> go.Figure:
         kpis = list(dict.fromkeys(self.table["kpi"]))

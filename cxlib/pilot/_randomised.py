@@ -21,6 +21,7 @@ from ..errors import DataError, SmallSampleWarning
 from ..plots import TEMPLATE
 from ._groups import CONTROL, PILOT
 from ..metrics import z_value
+from ..results import Result, ci_text
 
 __all__ = ["customer_pre_post", "cuped_difference", "CupedResult", "nps_difference",
            "randomisation_test", "RandomisationResult"]
@@ -50,8 +51,8 @@ def customer_pre_post(observations: pd.DataFrame, groups: pd.Series, start: str 
     return out.reset_index()
 
 
-@dataclass
-class CupedResult:
+@dataclass(repr=False)
+class CupedResult(Result):
     """Difference of post-period means (pilot - control), CUPED-adjusted and raw."""
 
     estimate: float
@@ -67,9 +68,22 @@ class CupedResult:
     n_control: int
     n_with_covariate: int
 
-    def summary(self) -> str:
-        return (f"CUPED difference {self.estimate:+.4g} (SE {self.se:.3g}, {self.level:.0%} CI "
-                f"{self.ci_low:+.4g} to {self.ci_high:+.4g}); raw difference "
+    def summary(self) -> pd.DataFrame:
+        """Two rows, CUPED and raw: difference, SE, interval; with theta, the variance
+        reduction and the group sizes."""
+        z = z_value(self.level)
+        return pd.DataFrame({
+            "method": ["CUPED", "raw difference"], "estimate": [self.estimate, self.raw_estimate],
+            "se": [self.se, self.raw_se],
+            "ci_low": [self.ci_low, self.raw_estimate - z * self.raw_se],
+            "ci_high": [self.ci_high, self.raw_estimate + z * self.raw_se],
+            "theta": [self.theta, np.nan], "variance_reduction": [self.variance_reduction, np.nan],
+            "n_pilot": self.n_pilot, "n_control": self.n_control,
+            "n_with_covariate": [self.n_with_covariate, np.nan]})
+
+    def headline(self) -> str:
+        return (f"CUPED difference {self.estimate:+.4g} (SE {self.se:.3g}, "
+                f"{ci_text(self.ci_low, self.ci_high, self.level, '+.4g')}); raw difference "
                 f"{self.raw_estimate:+.4g} (SE {self.raw_se:.3g}); variance reduced by "
                 f"{self.variance_reduction:.0%} (theta {self.theta:.3f}); n = {self.n_pilot:,} "
                 f"pilot, {self.n_control:,} control customers "
@@ -172,8 +186,8 @@ def nps_difference(responses: pd.DataFrame, groups: pd.Series,
     return out
 
 
-@dataclass
-class RandomisationResult:
+@dataclass(repr=False)
+class RandomisationResult(Result):
     """Randomisation (permutation) test of the pilot - control difference of means."""
 
     observed: float
@@ -184,10 +198,27 @@ class RandomisationResult:
     n_pilot: int
     n_control: int
 
-    def summary(self) -> str:
+    level: float = 0.95
+
+    def null_range(self) -> tuple[float, float]:
+        """The central ``level`` range of the re-assigned differences (no effect)."""
+        lo, hi = np.quantile(self.null, [0.5 - self.level / 2, 0.5 + self.level / 2])
+        return float(lo), float(hi)
+
+    def summary(self) -> pd.DataFrame:
+        """One row: observed difference, p, the central range of the null, re-assignments, n."""
+        lo, hi = self.null_range()
+        return pd.DataFrame([{"observed": self.observed, "p_value": self.p_value,
+                              "null_low": lo, "null_high": hi,
+                              "n_permutations": self.n_permutations, "exact": self.exact,
+                              "n_pilot": self.n_pilot, "n_control": self.n_control}])
+
+    def headline(self) -> str:
         how = "all" if self.exact else "random"
+        lo, hi = self.null_range()
         return (f"Randomisation test: difference {self.observed:+.4g}, two-sided p = "
-                f"{self.p_value:.3g} ({how} {self.n_permutations:,} re-assignments; "
+                f"{self.p_value:.3g} ({how} {self.n_permutations:,} re-assignments, central "
+                f"{self.level:.0%} interval without an effect {lo:+.4g} to {hi:+.4g}; "
                 f"n = {self.n_pilot} pilot, {self.n_control} control)")
 
     def plot(self) -> go.Figure:

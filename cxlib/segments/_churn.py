@@ -23,6 +23,7 @@ from ..errors import DataError, ModelError, SmallSampleWarning, StatisticalWarni
 from ..plots import TEMPLATE
 from ._segmenter import DISSATISFIED, EMOTIONALLY_SATISFIED, RATIONALLY_ONLY
 from ..metrics import z_value
+from ..results import Result, ci_text
 
 CONTROLS: tuple[str, ...] = ("tenure_months", "acquisition_channel", "plan")
 RESEARCH_REDUCTION = 0.37   # published: about 37% lower account closure (emotionally satisfied)
@@ -65,8 +66,8 @@ def _contrast(params: pd.Series, cov: pd.DataFrame, a: str, b: str | None, z: fl
     return np.exp(est), np.exp(est - z * se), np.exp(est + z * se), p
 
 
-@dataclass
-class ChurnTest:
+@dataclass(repr=False)
+class ChurnTest(Result):
     """Odds and hazard ratios of churn by segment, the two key contrasts, and the verdict."""
 
     odds_ratios: pd.DataFrame          # term, ratio, ci_low, ci_high, p_value
@@ -81,23 +82,29 @@ class ChurnTest:
     horizon_months: int
     controls: tuple[str, ...]
     notes: list[str] = field(default_factory=list)
+    level: float = 0.95
 
-    def summary(self) -> str:
-        lines = [f"Churn test: logistic regression of churn within {self.horizon_months} months "
-                 f"of the survey (n = {self.n:,}, churned = {self.events:,}) and Cox model of "
-                 f"time to churn; controls: {', '.join(self.controls) or 'none'}."]
-        for _, r in self.contrasts.iterrows():
-            lines.append(f"  {r['comparison']} [{r['model']}]: {r['ratio']:.2f} "
-                         f"({r['ci_low']:.2f} to {r['ci_high']:.2f}), p = {r['p_value']:.3g}")
-        lines += [*self.notes, self.verdict]
-        return "\n".join(lines)
+    def summary(self) -> pd.DataFrame:
+        """The contrasts: comparison, model, ratio with interval and p, n and events per side."""
+        return self.contrasts.copy()
 
-    def headline(self) -> str:
-        """A short computed finding for a figure title."""
+    def finding(self) -> str:
+        """The finding in words, short enough for a figure title."""
         joiner = "as" if self.rational_vs_dissatisfied == "about as often" else "than"
         return (f"Rationally-only satisfied churn {self.rational_vs_dissatisfied} {joiner} "
                 f"dissatisfied; emotionally satisfied vs rationally-only: "
                 f"{self.emotional_vs_rational}")
+
+    def headline(self) -> str:
+        joiner = "as" if self.rational_vs_dissatisfied == "about as often" else "than"
+        rd, er = self.contrasts.iloc[0], self.contrasts.iloc[1]
+        return (f"Rationally-only satisfied churn {self.rational_vs_dissatisfied} {joiner} "
+                f"dissatisfied (odds ratio {rd['ratio']:.2f}, "
+                f"{ci_text(rd['ci_low'], rd['ci_high'], self.level)}; n = {rd['n_a']:,} vs "
+                f"{rd['n_b']:,}); emotionally satisfied vs rationally-only: "
+                f"{self.emotional_vs_rational} (odds ratio {er['ratio']:.2f}, "
+                f"{ci_text(er['ci_low'], er['ci_high'], self.level)}; n = {er['n_a']:,} vs "
+                f"{er['n_b']:,})")
 
     def plot(self, title: str | None = None) -> go.Figure:
         """Forest plot of the two contrasts (odds and hazard ratios, log scale)."""
@@ -110,7 +117,7 @@ class ChurnTest:
             hovertemplate="%{y}: %{x:.2f}<extra></extra>"))
         fig.add_vline(x=1, line_dash="dash", line_color="#888")
         fig.update_layout(template=TEMPLATE, xaxis_type="log", showlegend=False,
-                          title=title or "Churn ratios between segments (95% CI)",
+                          title=title or f"{self.finding()} ({self.level:.0%} CI)",
                           xaxis_title="odds ratio / hazard ratio (log scale; 1 = no difference)",
                           margin=dict(l=20), yaxis_automargin=True)
         return fig
@@ -283,7 +290,7 @@ def churn_test(panel: pd.DataFrame, segment: str = "segment",
     return ChurnTest(odds, hazard, contrasts, verdict, rd_word, er_word, bool(supported),
                      int(len(sub)), int(y.sum()),
                      int(horizon_months or panel.attrs.get("horizon_months", 0) or 0),
-                     tuple(controls), notes)
+                     tuple(controls), notes, level)
 
 
 def construct_effects(panel: pd.DataFrame, constructs: Sequence[str] = ("emotional", "rational"),

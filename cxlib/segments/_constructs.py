@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 from scipy import stats
 from sklearn.decomposition import FactorAnalysis
 from threadpoolctl import threadpool_limits
@@ -14,6 +15,8 @@ from threadpoolctl import threadpool_limits
 from .. import measurement as ms
 from ..checks import check_option, row_numbers, rows_text
 from ..errors import ConvergenceWarning, DataError
+from ..plots import TEMPLATE
+from ..results import Result, ci_text
 from ..schema import as_numbers
 from ..vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
 
@@ -138,30 +141,60 @@ def reliability(frame: pd.DataFrame, blocks: dict[str, list[str]] | None = None,
     return pd.DataFrame(rows)
 
 
-@dataclass
-class DiscriminantValidity:
-    """HTMT and Fornell-Larcker for every pair of constructs."""
+@dataclass(repr=False)
+class DiscriminantValidity(Result):
+    """HTMT and Fornell-Larcker for every pair of constructs.
+
+    The summary adds each score correlation's Fisher-z interval at ``level`` (n rows).
+    """
 
     htmt: pd.DataFrame
     fornell_larcker: pd.DataFrame
     pairs: pd.DataFrame      # a, b, htmt, correlation, sqrt_ave_a, sqrt_ave_b, htmt_ok, fl_ok
     n: int
     threshold: float = 0.85
+    level: float = 0.95
 
-    def summary(self) -> str:
-        lines = [f"Discriminant validity (n = {self.n:,}; HTMT threshold {self.threshold}):"]
-        for _, r in self.pairs.iterrows():
-            lines.append(f"  {r['a']} vs {r['b']}: HTMT {r['htmt']:.2f} "
-                         f"({'below' if r['htmt_ok'] else 'NOT below'} {self.threshold}); "
-                         f"r = {r['correlation']:.2f} vs sqrt(AVE) {r['sqrt_ave_a']:.2f} / "
-                         f"{r['sqrt_ave_b']:.2f} (Fornell-Larcker "
-                         f"{'holds' if r['fl_ok'] else 'fails'})")
-        return "\n".join(lines)
+    def summary(self) -> pd.DataFrame:
+        """One row per pair: HTMT against the threshold, the score correlation with its
+        Fisher-z interval against sqrt(AVE) of both blocks, and n."""
+        r = self.pairs["correlation"].to_numpy(dtype=float)
+        half = stats.norm.ppf(0.5 + self.level / 2) / np.sqrt(max(self.n - 3, 1))
+        out = self.pairs.copy()
+        out.insert(4, "corr_ci_low", np.tanh(np.arctanh(r) - half))
+        out.insert(5, "corr_ci_high", np.tanh(np.arctanh(r) + half))
+        return out.assign(threshold=self.threshold, n=self.n)
+
+    def headline(self) -> str:
+        t = self.summary()
+        r = t.loc[t["htmt"].idxmax()]
+        return (f"{r['a']} vs {r['b']}: HTMT {r['htmt']:.2f} "
+                f"({'below' if r['htmt_ok'] else 'NOT below'} {self.threshold}); score "
+                f"correlation {r['correlation']:.2f} "
+                f"({ci_text(r['corr_ci_low'], r['corr_ci_high'], self.level)}) vs sqrt(AVE) "
+                f"{min(r['sqrt_ave_a'], r['sqrt_ave_b']):.2f} (Fornell-Larcker "
+                f"{'holds' if r['fl_ok'] else 'fails'}); n = {self.n:,}")
+
+    def plot(self, title: str = "") -> go.Figure:
+        """HTMT of every pair against the threshold."""
+        t = self.pairs
+        fig = go.Figure(go.Bar(x=t["a"] + " vs " + t["b"], y=t["htmt"],
+                               marker_color=np.where(t["htmt_ok"], "#1f5fa8", "#c23b3b"),
+                               hovertemplate="%{x}: HTMT %{y:.2f}<extra></extra>"))
+        fig.add_hline(y=self.threshold, line_dash="dash", line_color="#888")
+        n_bad = int((~t["htmt_ok"]).sum())
+        fig.update_layout(template=TEMPLATE, showlegend=False, yaxis_range=[0, 1.05],
+                          title=title or (f"Every pair of constructs is distinct (HTMT below "
+                                          f"{self.threshold}; n = {self.n:,})" if n_bad == 0 else
+                                          f"{n_bad} pair(s) at or above HTMT {self.threshold}"),
+                          xaxis_title="pair of constructs",
+                          yaxis_title="heterotrait-monotrait ratio (HTMT)")
+        return fig
 
 
 def discriminant_validity(frame: pd.DataFrame, blocks: dict[str, list[str]] | None = None,
-                          missing: ms.Missing = "error", threshold: float = 0.85
-                          ) -> DiscriminantValidity:
+                          missing: ms.Missing = "error", threshold: float = 0.85,
+                          level: float = 0.95) -> DiscriminantValidity:
     """HTMT (Henseler et al. 2015) and the Fornell-Larcker criterion between constructs.
 
     Fornell-Larcker uses the correlation of the standardised mean scores and AVE from
@@ -192,7 +225,7 @@ def discriminant_validity(frame: pd.DataFrame, blocks: dict[str, list[str]] | No
                           "sqrt_ave_a": np.sqrt(ave[a]), "sqrt_ave_b": np.sqrt(ave[b]),
                           "htmt_ok": bool(h.loc[a, b] < threshold),
                           "fl_ok": bool(abs(r) < min(np.sqrt(ave[a]), np.sqrt(ave[b])))})
-    return DiscriminantValidity(h, fl, pd.DataFrame(pairs), int(len(data)), threshold)
+    return DiscriminantValidity(h, fl, pd.DataFrame(pairs), int(len(data)), threshold, level)
 
 
 def _factor_analysis(corr: np.ndarray, n: int, k: int, seed: int) -> FactorAnalysis:
@@ -207,9 +240,12 @@ def _factor_analysis(corr: np.ndarray, n: int, k: int, seed: int) -> FactorAnaly
                           tol=1e-2 * len(rows) / n, random_state=seed).fit(rows)
 
 
-@dataclass
-class FactorStructure:
-    """Exploratory factor analysis of all items: does each item load on its own construct?"""
+@dataclass(repr=False)
+class FactorStructure(Result):
+    """Exploratory factor analysis of all items: does each item load on its own construct?
+
+    No sampling interval: the headline gives the parallel-analysis benchmark instead.
+    """
 
     eigenvalues: pd.DataFrame   # factor, eigenvalue, parallel_95 (random-data benchmark)
     n_factors_suggested: int    # parallel analysis (Horn 1965)
@@ -221,12 +257,24 @@ class FactorStructure:
     def matches(self) -> bool:
         return bool(self.items["matches"].all())
 
-    def summary(self) -> str:
+    def summary(self) -> pd.DataFrame:
+        """One row per item: its block, the factor it loads most on, that loading, the
+        largest cross-loading and whether the factor is its block's."""
+        return self.items.copy()
+
+    def headline(self) -> str:
         wrong = self.items.loc[~self.items["matches"], "item"].tolist()
         return (f"EFA (maximum-likelihood factor analysis, varimax; n = {self.n:,}): parallel "
-                f"analysis suggests {self.n_factors_suggested} factor(s); "
+                f"analysis suggests {self.n_factors_suggested} factor(s) (no interval: "
+                f"eigenvalues against the 95th percentile of random data); "
                 + ("every item loads most on its own construct's factor" if not wrong else
                    f"items loading elsewhere: {', '.join(wrong)}"))
+
+    def plot(self, title: str = "") -> go.Figure:
+        """Heatmap of the rotated loadings (items x factors)."""
+        from ._plots import loadings_figure
+
+        return loadings_figure(self, title=title)
 
 
 def factor_structure(frame: pd.DataFrame, blocks: dict[str, list[str]] | None = None,

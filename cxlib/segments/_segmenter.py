@@ -15,6 +15,7 @@ from threadpoolctl import threadpool_limits
 
 from ..checks import check_option, row_numbers, rows_text
 from ..errors import ConvergenceWarning, DataError, ModelError, ParameterError
+from ..results import Result, ci_text
 
 EMOTIONALLY_SATISFIED = "emotionally_satisfied"
 RATIONALLY_ONLY = "rationally_only"
@@ -173,8 +174,8 @@ class SatisfactionSegmenter(ClusterMixin, BaseEstimator):
         return self.fit(X).predict(X)
 
 
-@dataclass
-class Agreement:
+@dataclass(repr=False)
+class Agreement(Result):
     """Agreement between two segmentations of the same rows."""
 
     adjusted_rand: float
@@ -184,11 +185,26 @@ class Agreement:
     n: int
     same_label_share: float
     names: tuple[str, str]
+    level: float = 0.95
 
-    def summary(self) -> str:
+    def summary(self) -> pd.DataFrame:
+        """One row: the two labelings, adjusted Rand index with its bootstrap interval,
+        share with the same label, n."""
+        return pd.DataFrame([{"a": self.names[0], "b": self.names[1],
+                              "adjusted_rand": self.adjusted_rand, "ci_low": self.ci_low,
+                              "ci_high": self.ci_high, "same_label_share": self.same_label_share,
+                              "n": self.n}])
+
+    def headline(self) -> str:
         return (f"{self.names[0]} vs {self.names[1]}: adjusted Rand index {self.adjusted_rand:.2f} "
-                f"(bootstrap CI {self.ci_low:.2f} to {self.ci_high:.2f}), same segment for "
+                f"(bootstrap {ci_text(self.ci_low, self.ci_high, self.level)}), same segment for "
                 f"{self.same_label_share:.0%} of n = {self.n:,}")
+
+    def plot(self, title: str = ""):
+        """Heatmap of the cross-table (counts, shaded by row share)."""
+        from ._plots import crosstab_figure
+
+        return crosstab_figure(self, title=title)
 
 
 def ari_from_table(table: np.ndarray) -> float:
@@ -232,4 +248,4 @@ def agreement(a, b, names: tuple[str, str] = ("rule", "mixture"), n_boot: int = 
     table = table.reindex(index=[s for s in order if s in table.index],
                           columns=[s for s in order if s in table.columns], fill_value=0)
     return Agreement(ari, float(lo), float(hi), table, len(a), float(np.mean(a == b)),
-                     tuple(names))
+                     tuple(names), level)
