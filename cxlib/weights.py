@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import ConvergenceWarning, DataError, ModelError
+from .results import Result
 from .checks import MAX_ROWS_SHOWN, row_numbers, rows_text
 from .schema import as_numbers, require_columns
 
@@ -37,8 +38,8 @@ _MAX_TRIM_PASSES = 10_000  # strict trimming passes; each pass caps what the las
 
 # -- result -----------------------------------------------------------------------------------
 
-@dataclass
-class Raking:
+@dataclass(repr=False)
+class Raking(Result):
     """Raked weights and their diagnostics.
 
     ``weights`` is a Series aligned to the frame's index. ``margins`` has one row per
@@ -98,7 +99,8 @@ class Raking:
         state = "" if self.converged else " (NOT converged: read the diagnostics)"
         return (f"Raked to {self.margins['variable'].nunique()} margins{state}: effective n = "
                 f"{self.n_eff:,.0f} of n = {self.n:,} (design effect {self.deff:.2f}; weights "
-                f"{self.weights.min():.3g}-{self.weights.max():.3g}{trimmed})")
+                f"{self.weights.min():.3g}-{self.weights.max():.3g}{trimmed}; no interval: "
+                f"weights describe the design, they estimate nothing)")
 
     def plot(self, title: str | None = None) -> go.Figure:
         """Sample, target and weighted share of each category, in percent."""
@@ -134,10 +136,6 @@ class Raking:
                           xaxis_title="weight / mean weight",
                           yaxis_title=f"respondents (n={self.n:,})", showlegend=False)
         return fig
-
-    def __repr__(self) -> str:
-        return (f"Raking(n={self.n}, margins={self.margins['variable'].nunique()}, "
-                f"converged={self.converged}, deff={self.deff:.3f}, n_eff={self.n_eff:.1f})")
 
 
 # -- inputs -----------------------------------------------------------------------------------

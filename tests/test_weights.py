@@ -245,7 +245,7 @@ def test_result_contract(reference):
     headline = result.headline()
     assert f"effective n = {result.n_eff:,.0f} of n = 400" in headline
     assert f"design effect {result.deff:.2f}" in headline
-    assert "\n" not in repr(result) and repr(result).startswith("Raking(n=400")
+    assert "\n" not in repr(result) and repr(result).startswith("<Raking: Raked to")
     fig = result.plot()
     assert isinstance(fig, go.Figure) and len(fig.data) == 3
     assert list(fig.data[1].y) == pytest.approx(list(100 * result.margins.target_share))
