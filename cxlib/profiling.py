@@ -18,7 +18,7 @@ from typing import Any
 import pandas as pd
 
 from .dataset import Dataset, load_description
-from .sections import NOTEBOOK_NEEDS, NOTEBOOK_TITLES, SECTIONS, Section
+from .sections import NOTEBOOK_NEEDS, NOTEBOOK_TITLES, SECTIONS, SPARSE, Section
 
 __all__ = ["profile", "DataProfile", "DATE_COLUMNS"]
 
@@ -67,9 +67,10 @@ class _Facts:
             k = int(arg) if arg else 0
             if kind in ("items", "rational", "emotional"):
                 found = self._items(None if kind == "items" else kind)
-                what = "rated items" if kind == "items" else f"{kind} items"
+                what = ("rated item" if kind == "items" else f"{kind} item") + "s" * (k != 1)
                 if "responses" not in self.tables:
-                    return False, f"at least {k} {what} in a responses table; there is none"
+                    return False, f"at least {_count(k)} {what} in a responses table; " \
+                                  "there is none"
                 return len(found) >= k, (f"at least {_count(k)} {what}; this survey has "
                                          + (self._survey_has() if kind == "items"
                                             else f"{len(found)}"))
@@ -136,7 +137,7 @@ class _Facts:
                 mask &= frame[cols].notna().all(axis=1) if cols else True
                 continue
             cols = [o.split(".", 1)[1] for o in need.split("|")
-                    if o.startswith(first + ".") and "." in o]
+                    if o.startswith(first + ".") and o not in SPARSE]
             cols = [c for c in cols if c in frame.columns]
             if cols:
                 mask &= frame[cols].notna().any(axis=1)

@@ -13,14 +13,19 @@ profile (:func:`cxlib.profile`) gives the reason naming what is missing. A need 
 - ``"@repeat"``: some customers answered more than once.
 
 ``min_n``: the least number of rows of the section's first table with every column it needs
-from that table answered. ``NOTEBOOK_NEEDS`` are the minimum inputs of each notebook.
+from that table answered (except ``SPARSE`` columns, empty by design for most rows).
+``NOTEBOOK_NEEDS`` are the minimum inputs of each notebook.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["Section", "SECTIONS", "NOTEBOOK_NEEDS", "NOTEBOOK_TITLES"]
+__all__ = ["Section", "SECTIONS", "NOTEBOOK_NEEDS", "NOTEBOOK_TITLES", "SPARSE"]
+
+SPARSE = frozenset({"customers.churn_date", "touchpoints.resolved_first_contact",
+                    "responses.verbatim", "responses.expectation_met"})
+"""Columns empty by design for many rows: not counted against ``min_n``."""
 
 
 @dataclass(frozen=True)

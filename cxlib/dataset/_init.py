@@ -209,7 +209,9 @@ def _survey_scores(finding: FileFinding, frame: pd.DataFrame) -> None:
         scale = _observed_scale(frame[col])
         if scale is None:
             finding.todo.append(f"{target}: could not guess the scale of {col!r}")
-        else:
+        if target == "nps":
+            scale = (0, 10)  # by definition; answers outside it are errors at load
+        if scale is not None:
             finding.scales[target] = scale
     used: set[str] = set()
     for col in frame.columns:

@@ -253,19 +253,22 @@ def _finish(frame: pd.DataFrame, table: str, src: TableSource, dataset: Dataset,
         if "weight" not in frame.columns:
             frame["weight"] = 1.0
             filled.append("weight")
-        frame = _scores(frame, dataset, name)
     frame.attrs["filled"] = filled
     return frame
 
 
 def _read(table: str, src: TableSource, files: list[Path], dataset: Dataset) -> pd.DataFrame:
     parts = [_read_file(p, table, src, dataset) for p in files]
+    if table == "responses":  # per file, so that errors name the file and its rows
+        parts = [_scores(part, dataset, p.name) for part, p in zip(parts, files)]
+    flipped = parts[0].attrs.get("reversed", [])
     frame = parts[0] if len(parts) == 1 else pd.concat(parts, ignore_index=True)
     questions: dict[str, str] = {}
     for part in parts:
         questions.update(part.attrs.get("questions", {}))
     name = " + ".join(p.name for p in files)
     attrs = {"source": name, "files": [str(p) for p in files], "kind": src.kind,
+             "reversed": flipped,
              "columns_from": {v: k for k, v in src.columns.items()}}
     if src.kind == "survey":
         attrs.update(platform=parts[0].attrs.get("platform"),
