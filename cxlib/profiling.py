@@ -26,7 +26,7 @@ DATE_COLUMNS = {"customers": "signup_date", "responses": "response_date",
                 "touchpoints": "timestamp", "kpis": "month", "financials": "month"}
 """The date column that spans each table."""
 
-_SCORE_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "expectation_met": "expectation"}
+_SCORE_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "expectation_met": "expectation met"}
 
 
 class _Facts:
