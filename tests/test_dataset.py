@@ -225,3 +225,18 @@ def test_mapping_a_column_the_file_lacks_names_it(tmp_path):
     with pytest.raises(DataError, match="maps column.s. not in the file: '会員番'; "
                                         "did you mean '会員番号'"):
         open_dataset(tmp_path)
+
+
+def test_the_example_in_the_docs_is_a_valid_description():
+    from cxlib import paths
+
+    text = (paths.PROJECT_ROOT / "docs" / "own-data.md").read_text(encoding="utf-8")
+    survey, crm = [b.split("```")[0] for b in text.split("```yaml\n")[1:3]]
+    data = yaml.safe_load(survey)
+    data["tables"].update(yaml.safe_load(crm))
+    ds = parse_description(data)
+    assert ds.scales()["csat"] == (1, 10) and ds.reversed_columns() == ("ces",)
+    assert ds.ces_args() == {"scale": (1, 5), "easy_from": 4}
+    assert ds.rational_items == ("value_for_money",) and ds.emotional_items == ("trust",)
+    assert ds.tables.customers.sheet == "顧客一覧"
+    assert ds.label("organisations", "stores") == "店舗"
