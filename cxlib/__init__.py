@@ -42,11 +42,13 @@ _FUNCTIONS: dict[str, str] = {
     "validate_company": "schema",
     "environment_versions": "environment",
     "rake": "weights",
+    "load_description": "dataset", "open_dataset": "dataset", "init_description": "dataset",
+    "profile": "profiling",
 }
 _SUBMODULES: tuple[str, ...] = (
-    "checks", "churn", "drivers", "engine", "environment", "errors", "io", "journey", "kpimodel",
-    "measurement", "metrics", "paths", "pilot", "plots", "schema", "segments", "surveyio",
-    "survival", "synth", "text", "vocab", "weights",
+    "checks", "churn", "dataset", "drivers", "engine", "environment", "errors", "io", "journey",
+    "kpimodel", "measurement", "metrics", "paths", "pilot", "plots", "profiling", "schema",
+    "sections", "segments", "surveyio", "survival", "synth", "text", "vocab", "weights",
 )
 
 __all__ = ["CxError", "DataError", "ModelError", "ParameterError", "ReportError", *_FUNCTIONS,
@@ -70,9 +72,11 @@ def __dir__() -> list[str]:
 
 if TYPE_CHECKING:  # for type checkers and IDEs
     from . import (  # noqa: F401
-        churn, drivers, engine, environment, io, journey, kpimodel, measurement, metrics, paths,
-        pilot, plots, schema, segments, surveyio, survival, synth, text, vocab,
+        churn, dataset, drivers, engine, environment, io, journey, kpimodel, measurement, metrics,
+        paths, pilot, plots, profiling, schema, sections, segments, surveyio, survival, synth, text,
+        vocab,
     )
+    from .dataset import init_description, load_description, open_dataset  # noqa: F401
     from .drivers import key_drivers  # noqa: F401
     from .engine import open_data  # noqa: F401
     from .environment import environment_versions  # noqa: F401
@@ -81,6 +85,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     )
     from .kpimodel import fit_pls, what_if  # noqa: F401
     from .pilot import evaluate_pilot  # noqa: F401
+    from .profiling import profile  # noqa: F401
     from .metrics import (  # noqa: F401
         ces, compare_nps, csat, nps, nps_change, nps_sample_size, nps_trend, repeat_purchase_rate,
         retention_rate,

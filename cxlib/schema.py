@@ -34,7 +34,7 @@ from .checks import row_numbers, rows_text
 from .errors import DataError
 from .vocab import EMOTIONAL_ITEMS, JOURNEY_PHASES, RATIONAL_ITEMS
 
-__all__ = ["CONTRACT", "validate", "validate_company", "unknown_customers", "require_columns",
+__all__ = ["CONTRACT", "contract_schema", "validate", "validate_company", "unknown_customers", "require_columns",
            "as_numbers",
            "date_columns", "JOURNEY_PHASES"]
 
@@ -264,17 +264,58 @@ def _check_text(check: str, column: object, schema: pa.DataFrameSchema) -> str:
     return check
 
 
-def validate(frame: pd.DataFrame, table: str, source: str | None = None) -> pd.DataFrame:
-    """Check ``frame`` against the contract of ``table``; return it or raise ``DataError``.
+# table-level checks and the columns each reads (dropped when one of them is absent)
+_TABLE_CHECK_COLUMNS: dict[str, tuple[str, ...]] = {
+    "churn_date_iff_churned": ("churned", "churn_date"),
+    "churn_after_signup": ("churn_date", "signup_date"),
+}
 
-    ``source`` names the file (or query) the table came from; it starts every message.
+
+def contract_schema(table: str, present: Sequence[str] | None = None,
+                    scales: Mapping[str, tuple[int, int]] | None = None) -> pa.DataFrameSchema:
+    """The contract of ``table``, optionally for a table that has only some of its columns.
+
+    ``present``: the columns the table has; contract columns not among them are not
+    required, nor the table-level checks that read them (None: every column required).
+    ``scales``: score column -> (lowest, highest) whole number, replacing the contract's
+    range, and adding a range check for scored columns outside the contract (own items).
     """
     if table not in CONTRACT:
         raise ValueError(f"unknown table {table!r}; the contract has {', '.join(CONTRACT)}")
     schema = CONTRACT[table]
+    if present is not None:
+        have = set(present)
+        absent = [c for c in schema.columns if c not in have]
+        if absent:
+            schema = schema.remove_columns(absent)
+            schema.checks = [c for c in schema.checks
+                             if set(_TABLE_CHECK_COLUMNS.get(c.name, ())) <= have]
+            if schema.unique and not set(schema.unique) <= have:
+                schema.unique = None
+    for column, (lo, hi) in (scales or {}).items():
+        if column in schema.columns:
+            schema = schema.update_column(column, checks=[_numeric(), _between(lo, hi, True)])
+        elif present is not None and column in present:
+            schema = schema.add_columns({column: _score(lo, hi)})
+    return schema
+
+
+def validate(frame: pd.DataFrame, table: str, source: str | None = None, *,
+             present_only: bool = False, scales: Mapping[str, tuple[int, int]] | None = None
+             ) -> pd.DataFrame:
+    """Check ``frame`` against the contract of ``table``; return it or raise ``DataError``.
+
+    ``source`` names the file (or query) the table came from; it starts every message.
+    ``present_only``: check the contract columns the frame has and do not require the
+    others (a dataset described by ``cx.yml`` may lack optional data); ``scales``: score
+    ranges of the dataset (see :func:`contract_schema`).
+    """
+    if table not in CONTRACT:
+        raise ValueError(f"unknown table {table!r}; the contract has {', '.join(CONTRACT)}")
     label = source or table
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"{label}: expected a pandas DataFrame, got {type(frame).__name__}")
+    schema = contract_schema(table, list(frame.columns) if present_only else None, scales)
     positional = frame.reset_index(drop=True)
     try:
         schema.validate(positional, lazy=True)

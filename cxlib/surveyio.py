@@ -33,7 +33,7 @@ from .checks import check_option, row_numbers, rows_text
 from .errors import DataError
 from .vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
 
-__all__ = ["read_survey", "PLATFORMS", "SCORE_SCALES", "parse_scores"]
+__all__ = ["read_survey", "read_export", "PLATFORMS", "SCORE_SCALES", "parse_scores"]
 
 PLATFORMS = ("qualtrics", "surveymonkey", "google_forms", "csv", "parquet", "excel")
 ENCODINGS = ("utf-8-sig", "cp932")
@@ -313,14 +313,13 @@ def _finish(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return frame
 
 
-def read_survey(path: str | Path, platform: str | None = None, encoding: str | None = None,
-                mapping: Mapping[str, str] | str | Path | None = None) -> pd.DataFrame:
-    """Read a survey export into the contract's names (see the module docstring).
+def read_export(path: str | Path, platform: str | None = None, encoding: str | None = None
+                ) -> pd.DataFrame:
+    """The answers of an export as typed, header rows removed, nothing renamed or parsed.
 
-    ``platform``: one of :data:`PLATFORMS`, or None to detect it from the file.
-    ``encoding``: None tries UTF-8 (BOM or not), UTF-16 (by BOM), then CP932.
-    ``mapping``: dict or YAML file, export column (field id or question text) ->
-    contract column, e.g. ``{"Q1": "nps", "Q2_TEXT": "verbatim"}``.
+    Every cell is text (or None); ``attrs`` carry ``platform`` (detected unless given),
+    ``encoding`` and ``questions`` (column -> question text). :func:`read_survey` builds on
+    it; ``cxlib.dataset`` uses it to inspect exports.
     """
     path = Path(path)
     name = path.name
@@ -359,7 +358,24 @@ def read_survey(path: str | Path, platform: str | None = None, encoding: str | N
         frame = frame.replace("", None)
         if platform == "excel" or suffix in (".xlsx", ".xlsm", ".xls"):
             detected = detected if detected != "csv" else "excel"
-    frame = _apply_mapping(frame, questions, _load_mapping(mapping, name), name)
+    frame.attrs.update(platform=detected, encoding=used_encoding, source=name,
+                       questions=questions)
+    return frame
+
+
+def read_survey(path: str | Path, platform: str | None = None, encoding: str | None = None,
+                mapping: Mapping[str, str] | str | Path | None = None) -> pd.DataFrame:
+    """Read a survey export into the contract's names (see the module docstring).
+
+    ``platform``: one of :data:`PLATFORMS`, or None to detect it from the file.
+    ``encoding``: None tries UTF-8 (BOM or not), UTF-16 (by BOM), then CP932.
+    ``mapping``: dict or YAML file, export column (field id or question text) ->
+    contract column, e.g. ``{"Q1": "nps", "Q2_TEXT": "verbatim"}``.
+    """
+    frame = read_export(path, platform, encoding)
+    name, detected, used_encoding = (frame.attrs["source"], frame.attrs["platform"],
+                                     frame.attrs["encoding"])
+    frame = _apply_mapping(frame, frame.attrs["questions"], _load_mapping(mapping, name), name)
     questions = frame.attrs["questions"]
     frame = _finish(frame, name)
     frame.attrs.update(platform=detected, encoding=used_encoding, source=name,

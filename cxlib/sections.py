@@ -1,0 +1,145 @@
+"""What each report section needs from the data, declared once.
+
+A section of a notebook runs when every one of its ``needs`` holds; otherwise the data
+profile (:func:`cxlib.profile`) gives the reason naming what is missing. A need is:
+
+- ``"customers"``: the table is present;
+- ``"responses.nps"``: the column is present and has answers;
+- ``"responses.nps|responses.csat"``: any one of them;
+- ``"@items:2"``: at least 2 rated items of the description have answers (``@rational:2``,
+  ``@emotional:2``: of that construct);
+- ``"@linked"``: answers name customers of the customer table (``customer_id`` in both);
+- ``"@months:3"``: answers (``response_date``) in at least 3 calendar months;
+- ``"@repeat"``: some customers answered more than once.
+
+``min_n``: the least number of rows of the section's first table with every column it needs
+from that table answered (except ``SPARSE`` columns, empty by design for most rows).
+``NOTEBOOK_NEEDS`` are the minimum inputs of each notebook.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Section", "SECTIONS", "NOTEBOOK_NEEDS", "NOTEBOOK_TITLES", "SPARSE"]
+
+SPARSE = frozenset({"customers.churn_date", "touchpoints.resolved_first_contact",
+                    "responses.verbatim", "responses.expectation_met"})
+"""Columns empty by design for many rows: not counted against ``min_n``."""
+
+
+@dataclass(frozen=True)
+class Section:
+    """One section of a notebook and the data it needs."""
+
+    notebook: str
+    key: str
+    title: str
+    needs: tuple[str, ...]
+    min_n: int = 1
+    plural: bool = False  # the title reads as a plural ("Key drivers need ...")
+
+
+NOTEBOOK_TITLES: dict[str, str] = {
+    "01": "Survey exploration", "02": "Rational vs emotional satisfaction",
+    "03": "Churn", "04": "KPI model", "05": "Pilot evaluation",
+}
+
+NOTEBOOK_NEEDS: dict[str, tuple[str, ...]] = {
+    "01": ("responses.nps|responses.csat", "responses.response_date"),
+    "02": ("@rational:1", "@emotional:1", "@linked", "customers.churned"),
+    "03": ("customers.churned", "customers.signup_date"),
+    "04": ("responses.organisation", "responses.csat|responses.ces", "@linked",
+           "customers.churned"),
+    "05": ("customers.monitor_group", "@linked", "responses.response_date"),
+}
+"""The minimum inputs of each notebook (issue 15): without them it shows only a note."""
+
+_CHURN = ("customers.churned", "customers.signup_date", "customers.churn_date")
+_CONSTRUCTS = ("@rational:1", "@emotional:1", "responses.customer_id")
+_PANEL = (*_CONSTRUCTS, "responses.response_date", "@linked", *_CHURN)
+_ORG_RATINGS = ("responses.organisation", "responses.csat|responses.ces",
+                "responses.customer_id", "@linked", *_CHURN)
+_PILOT = ("customers.monitor_group", "responses.response_date", "@linked", "@months:2")
+
+SECTIONS: tuple[Section, ...] = (
+    # 01 survey exploration
+    Section("01", "who_answered", "The answer counts", ("responses",), plural=True),
+    Section("01", "response_rate", "Answers per interaction",
+            ("responses.touchpoint", "responses.customer_id", "touchpoints.touchpoint"),
+            plural=True),
+    Section("01", "nps_headline", "The NPS headline", ("responses.nps",)),
+    Section("01", "nps_by_phase", "NPS by journey phase",
+            ("responses.nps", "responses.journey_phase")),
+    Section("01", "by_touchpoint", "Touchpoint metrics",
+            ("responses.touchpoint", "responses.nps|responses.csat|responses.ces"), plural=True),
+    Section("01", "by_organisation", "NPS by organisation",
+            ("responses.nps", "responses.organisation")),
+    Section("01", "csat_ces", "CSAT and CES by organisation",
+            ("responses.csat|responses.ces", "responses.organisation")),
+    Section("01", "retention", "Retention by acquisition channel",
+            (*_CHURN, "customers.acquisition_channel")),
+    Section("01", "trend", "The monthly NPS trend",
+            ("responses.nps", "responses.response_date", "@months:3")),
+    Section("01", "changes", "Significant changes",
+            ("responses.nps", "responses.response_date", "@months:2"), plural=True),
+    Section("01", "key_drivers", "Key drivers", ("responses.nps", "@items:2"), min_n=100,
+            plural=True),
+    Section("01", "pain_points", "Pain points",
+            ("responses.nps", "responses.organisation", "responses.touchpoint",
+             "responses.customer_id", "touchpoints.touchpoint"), plural=True),
+    Section("01", "contact_effects", "Contact effects",
+            ("responses.nps", "responses.customer_id", "responses.response_date",
+             "touchpoints.event_type", "touchpoints.resolved_first_contact"), plural=True),
+    Section("01", "comments", "Comments", ("responses.verbatim", "responses.nps"), plural=True),
+    Section("01", "sample_size", "Sample-size planning", ("responses.nps",)),
+    # 02 rational vs emotional
+    Section("02", "item_answers", "The item answers", _CONSTRUCTS, plural=True),
+    Section("02", "reliability", "Reliability", ("@rational:2", "@emotional:2"), min_n=30),
+    Section("02", "validity", "Discriminant validity", ("@rational:2", "@emotional:2"),
+            min_n=30),
+    Section("02", "segments", "Segments", _PANEL, min_n=30, plural=True),
+    Section("02", "agreement", "Rule and latent profiles", _PANEL, min_n=30, plural=True),
+    Section("02", "outcomes", "Segment outcomes", _PANEL, min_n=30, plural=True),
+    Section("02", "survival", "Retention after the survey", _PANEL, min_n=30),
+    Section("02", "churn_test", "The churn test", _PANEL, min_n=30),
+    Section("02", "construct_effects", "Construct effects", _PANEL, min_n=30, plural=True),
+    Section("02", "movement", "Segment movement", (*_CONSTRUCTS, "@repeat")),
+    # 03 churn
+    Section("03", "model", "The churn model", _CHURN, min_n=50),
+    Section("03", "calibration", "Calibration and gains", _CHURN, min_n=50, plural=True),
+    Section("03", "drivers", "Churn drivers", _CHURN, min_n=50, plural=True),
+    Section("03", "survival", "Survival curves", _CHURN, plural=True),
+    Section("03", "cox", "The Cox model",
+            (*_CHURN, "customers.plan|customers.segment|customers.acquisition_channel")),
+    Section("03", "expectation_gap", "The expectation gap",
+            ("responses.expectation_met", "responses.response_date", "@linked", *_CHURN)),
+    Section("03", "revenue_at_risk", "Revenue at risk", (*_CHURN, "customers.monthly_revenue")),
+    Section("03", "contact_list", "The contact list", (*_CHURN, "customers.monthly_revenue")),
+    # 04 KPI model
+    Section("04", "kpi_table", "The customer KPI table", _ORG_RATINGS, min_n=50),
+    Section("04", "path_model", "The path model", (*_ORG_RATINGS, "@rational:1", "@emotional:1"),
+            min_n=50),
+    Section("04", "measurement", "Measurement quality",
+            (*_ORG_RATINGS, "@rational:2", "@emotional:2"), min_n=50),
+    Section("04", "index_shares", "Index shares", _ORG_RATINGS, min_n=50, plural=True),
+    Section("04", "financial_link", "The link to the financials",
+            (*_ORG_RATINGS, "customers.monthly_revenue"), min_n=50),
+    Section("04", "what_if", "The first-contact-resolution what-if",
+            (*_ORG_RATINGS, "customers.monthly_revenue", "touchpoints.resolved_first_contact"),
+            min_n=50),
+    Section("04", "index_comparison", "The index comparison", _ORG_RATINGS, min_n=50),
+    Section("04", "ipma", "The importance-performance map",
+            (*_ORG_RATINGS, "@emotional:1"), min_n=50),
+    Section("04", "ranking", "The KPI ranking", (*_ORG_RATINGS, "customers.monthly_revenue"),
+            min_n=50),
+    # 05 pilot
+    Section("05", "balance", "The balance check", ("customers.monitor_group",)),
+    Section("05", "design", "The pilot design", _PILOT),
+    Section("05", "effects", "The pilot effects", _PILOT, plural=True),
+    Section("05", "pretrends", "The pre-trend check", (*_PILOT, "@months:3")),
+    Section("05", "random_control", "The random comparison", _PILOT),
+    Section("05", "rollout", "The roll-out value",
+            (*_PILOT, "customers.monthly_revenue", "touchpoints.resolved_first_contact")),
+)
+"""Every section of notebooks 01-05 with its needs (read from the notebooks' calls)."""

@@ -1,0 +1,140 @@
+"""The data profile: which report sections the data support, and why not."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+import cxlib
+from cxlib import sections
+from cxlib.dataset import Dataset, write_description
+from cxlib.profiling import DataProfile
+
+from dataset_folders import crm_folder, qualtrics_folder
+
+
+@pytest.fixture(scope="module")
+def sample_tables():
+    return Dataset.default().load_tables()
+
+
+@pytest.fixture(scope="module")
+def sample_profile(sample_tables):
+    return cxlib.profile(sample_tables)
+
+
+def test_sections_are_declared_once_with_unique_keys():
+    keys = [(s.notebook, s.key) for s in sections.SECTIONS]
+    assert len(keys) == len(set(keys))
+    assert {s.notebook for s in sections.SECTIONS} == set(sections.NOTEBOOK_NEEDS)
+    pattern = re.compile(r"^(@(items|rational|emotional|months):\d+|@linked|@repeat|"
+                         r"[a-z]+(\.[a-z_]+)?(\|[a-z]+\.[a-z_]+)*)$")
+    for s in sections.SECTIONS:
+        assert all(pattern.match(n) for n in s.needs), s
+
+
+def test_the_sample_supports_every_section(sample_profile):
+    p = sample_profile
+    assert p.sections["supported"].all(), p.sections[~p.sections["supported"]]
+    assert all(p.runs(nb) for nb in sections.NOTEBOOK_NEEDS)
+    assert p.tables.set_index("table")["rows"].to_dict() == {
+        "customers": 20_000, "responses": 26_710, "touchpoints": 242_689, "kpis": 282,
+        "financials": 36}
+    assert p.tables.set_index("table").loc["responses", "first_date"] == pd.Timestamp("2023-01-01")
+    cols = p.columns.set_index(["table", "column"])
+    assert cols.loc[("responses", "csat"), "scale"] == "1-5"
+    verbatim = cols.loc[("responses", "verbatim")]
+    assert verbatim["missing_share"] == pytest.approx(1 - verbatim["answered"] / 26_710)
+
+
+def test_result_contract(sample_profile):
+    p = sample_profile
+    assert isinstance(p.summary(), pd.DataFrame) and len(p.summary()) == len(sections.SECTIONS)
+    n = len(sections.SECTIONS)
+    assert f"{n} of {n} report sections have their inputs; notebooks that can run: " \
+           "01, 02, 03, 04, 05" in p.headline()
+    assert isinstance(p.plot(), go.Figure)
+    assert repr(p).startswith("DataProfile(5 tables") and "\n" not in repr(p)
+    assert "<table" in p.to_html()
+    with pytest.raises(KeyError, match="unknown section 01/nope"):
+        p.supports("01", "nope")
+
+
+@pytest.mark.parametrize("drop, notebook, section, named", [
+    (("responses", "verbatim"), "01", "comments", "'verbatim'"),
+    (("responses", "journey_phase"), "01", "nps_by_phase", "'journey_phase'"),
+    (("customers", "monthly_revenue"), "03", "revenue_at_risk", "'monthly_revenue'"),
+    (("customers", "monitor_group"), "05", "balance", "'monitor_group'"),
+    (("touchpoints", "resolved_first_contact"), "01", "contact_effects",
+     "'resolved_first_contact'"),
+    (("touchpoints", None), "01", "response_rate", "the touchpoints table"),
+])
+def test_dropping_a_column_moves_its_section_to_unsupported_naming_it(
+        sample_tables, sample_profile, drop, notebook, section, named):
+    table, column = drop
+    tables = dict(sample_tables)
+    if column is None:
+        del tables[table]
+    else:
+        tables[table] = tables[table].drop(columns=column)
+    assert sample_profile.supports(notebook, section)
+    p = cxlib.profile(tables)
+    assert not p.supports(notebook, section)
+    assert named in p.reason(notebook, section)
+    changed = p.sections["supported"] != sample_profile.sections["supported"]
+    assert changed.any() and not (p.sections["supported"] & ~sample_profile.sections["supported"]).any()
+
+
+def test_key_drivers_need_two_rated_items(sample_tables):
+    items = [*cxlib.vocab.RATIONAL_ITEMS, *cxlib.vocab.EMOTIONAL_ITEMS]
+    tables = {"responses": sample_tables["responses"].drop(columns=[*items, "csat", "ces",
+                                                                 "expectation_met"])}
+    p = cxlib.profile(tables)
+    assert p.reason("01", "key_drivers") == \
+        "Key drivers need at least two rated items; this survey has NPS only"
+    assert p.supports("01", "nps_headline") and p.runs("01")
+
+
+def test_survey_only_export(tmp_path):
+    qualtrics_folder(tmp_path)
+    write_description(tmp_path)
+    p = cxlib.profile(tmp_path)
+    assert isinstance(p, DataProfile)
+    assert p.runs("01") and not any(p.runs(nb) for nb in ("02", "03", "04", "05"))
+    for section in ("nps_headline", "key_drivers", "comments", "changes", "sample_size"):
+        assert p.supports("01", section), p.reason("01", section)
+    assert p.reason("01", "trend") == \
+        "The monthly NPS trend needs answers in at least 3 months; the data span 2"
+    assert "'customer_id'" in p.reason("02", "segments")
+    assert "the customers table" in p.reason("03", "model")
+    assert "'organisation'" in p.reason("01", "by_organisation")
+    cols = p.columns.set_index(["table", "column"])
+    assert cols.loc[("responses", "ces"), "scale"] == "1-5 reversed"
+    assert cols.loc[("responses", "csat"), "from"] == "Q2"
+    assert cols.loc[("responses", "weight"), "from"] == "(filled)"
+    assert p.tables["platform"].tolist() == ["qualtrics"]
+
+
+def test_crm_only_extract(tmp_path):
+    crm_folder(tmp_path)
+    write_description(tmp_path)
+    p = cxlib.profile(tmp_path)
+    assert p.runs("03") and not p.runs("01")
+    for section in ("model", "survival", "cox", "revenue_at_risk"):
+        assert p.supports("03", section), p.reason("03", section)
+    assert p.reason("03", "expectation_gap").endswith("the responses table; the data have "
+                                                      "customers")
+    assert "'acquisition_channel'" in p.reason("01", "retention")
+    assert p.notebooks.set_index("notebook").loc["01", "reason"].startswith(
+        "notebook 01 needs the responses table")
+
+
+def test_small_data_name_the_minimum(sample_tables):
+    tables = {"customers": sample_tables["customers"].head(30)}
+    p = cxlib.profile(tables)
+    assert p.reason("03", "model") == ("The churn model needs at least 50 customers rows with "
+                                       "every input answered; the data have 30")
+    assert p.supports("03", "survival")
