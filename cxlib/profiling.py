@@ -18,6 +18,8 @@ from typing import Any
 import pandas as pd
 
 from .dataset import Dataset, load_description
+from .errors import ParameterError
+from .results import Result
 from .sections import NOTEBOOK_NEEDS, NOTEBOOK_TITLES, SECTIONS, SPARSE, Section
 
 __all__ = ["profile", "DataProfile", "DATE_COLUMNS"]
@@ -96,7 +98,7 @@ class _Facts:
                 ids = self.tables["responses"]["customer_id"].dropna()
                 return bool(ids.duplicated().any()), ("customers who answered more than once; "
                                                       "each answered once")
-            raise ValueError(f"unknown need {need!r}")
+            raise ParameterError(f"profile: unknown need {need!r} in cxlib.sections")
         options = need.split("|")
         if any(self._one(o) for o in options):
             return True, ""
@@ -148,8 +150,8 @@ def _count(k: int) -> str:
     return {1: "one", 2: "two", 3: "three"}.get(k, str(k))
 
 
-@dataclass
-class DataProfile:
+@dataclass(repr=False)
+class DataProfile(Result):
     """What a dataset holds and which report sections it supports (see module doc).
 
     ``tables``: one row per table (source, rows, columns, first and last date);
@@ -179,7 +181,7 @@ class DataProfile:
         """Whether a notebook's minimum inputs are present."""
         row = self.notebooks[self.notebooks["notebook"] == notebook]
         if row.empty:
-            raise KeyError(f"unknown notebook {notebook!r}; notebooks: "
+            raise ParameterError(f"unknown notebook {notebook!r}; notebooks: "
                            f"{', '.join(self.notebooks['notebook'])}")
         return bool(row["supported"].iat[0])
 
@@ -188,7 +190,7 @@ class DataProfile:
                             & (self.sections["section"] == section)]
         if hit.empty:
             known = self.sections.loc[self.sections["notebook"] == notebook, "section"]
-            raise KeyError(f"unknown section {notebook}/{section}; sections of {notebook}: "
+            raise ParameterError(f"unknown section {notebook}/{section}; sections of {notebook}: "
                            f"{', '.join(known) or 'none (unknown notebook)'}")
         return hit.iloc[0]
 
@@ -198,9 +200,11 @@ class DataProfile:
             if pd.notna(r.first_date) else "") for r in self.tables.itertuples()]
         ok = int(self.sections["supported"].sum())
         runs = self.notebooks.loc[self.notebooks["supported"], "notebook"].tolist()
+        rows = int(self.tables["rows"].sum()) if len(self.tables) else 0
         return (f"{len(self.tables)} table(s): {'; '.join(parts) or 'none'}. {ok} of "
                 f"{len(self.sections)} report sections have their inputs; notebooks that can "
-                f"run: {', '.join(runs) or 'none'}")
+                f"run: {', '.join(runs) or 'none'} (n = {rows:,} rows in all; no interval: "
+                f"a profile counts, it estimates nothing)")
 
     def plot(self) -> Any:
         """Share of rows answered per column, by table (bars; labels escaped)."""
@@ -228,10 +232,6 @@ class DataProfile:
             "<h2>Report sections</h2>", table(self.sections),
             "<h2>Tables</h2>", table(self.tables),
             "<h2>Columns</h2>", table(self.columns)])
-
-    def __repr__(self) -> str:
-        return (f"DataProfile({len(self.tables)} tables, "
-                f"{int(self.sections['supported'].sum())}/{len(self.sections)} sections supported)")
 
 
 def _tables_frame(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

@@ -30,7 +30,7 @@ with warnings.catch_warnings():
     import pandera.backends.pandas.builtin_checks  # noqa: F401  (imported by the first validate)
 from pandera.errors import SchemaError, SchemaErrors
 
-from .checks import row_numbers, rows_text
+from .checks import check_option, row_numbers, rows_text
 from .errors import DataError
 from .vocab import EMOTIONAL_ITEMS, JOURNEY_PHASES, RATIONAL_ITEMS
 
@@ -280,8 +280,7 @@ def contract_schema(table: str, present: Sequence[str] | None = None,
     ``scales``: score column -> (lowest, highest) whole number, replacing the contract's
     range, and adding a range check for scored columns outside the contract (own items).
     """
-    if table not in CONTRACT:
-        raise ValueError(f"unknown table {table!r}; the contract has {', '.join(CONTRACT)}")
+    check_option("table", table, CONTRACT, where="schema")
     schema = CONTRACT[table]
     if present is not None:
         have = set(present)
@@ -310,8 +309,7 @@ def validate(frame: pd.DataFrame, table: str, source: str | None = None, *,
     others (a dataset described by ``cx.yml`` may lack optional data); ``scales``: score
     ranges of the dataset (see :func:`contract_schema`).
     """
-    if table not in CONTRACT:
-        raise ValueError(f"unknown table {table!r}; the contract has {', '.join(CONTRACT)}")
+    check_option("table", table, CONTRACT, where="schema")
     label = source or table
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"{label}: expected a pandas DataFrame, got {type(frame).__name__}")

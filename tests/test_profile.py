@@ -57,9 +57,9 @@ def test_result_contract(sample_profile):
     assert f"{n} of {n} report sections have their inputs; notebooks that can run: " \
            "01, 02, 03, 04, 05" in p.headline()
     assert isinstance(p.plot(), go.Figure)
-    assert repr(p).startswith("DataProfile(5 tables") and "\n" not in repr(p)
+    assert repr(p).startswith("<DataProfile: 5 table(s)") and "\n" not in repr(p)
     assert "<table" in p.to_html()
-    with pytest.raises(KeyError, match="unknown section 01/nope"):
+    with pytest.raises(cxlib.errors.ParameterError, match="unknown section 01/nope"):
         p.supports("01", "nope")
 
 

@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 import pytest
 
 import cxlib
-from cxlib import churn, drivers, journey, pilot, segments, survival, weights
+from cxlib import churn, drivers, journey, pilot, profiling, segments, survival, weights
 from cxlib import kpimodel as km
 from cxlib.kpimodel._bootstrap import BootstrapResult
 from cxlib.results import REPR_WIDTH, Result
@@ -32,7 +32,7 @@ N = re.compile(r"\bn = \d[\d,]*\b")
 NUMBER = re.compile(r"\d")
 
 # Results whose method gives no sampling interval: their headline says so ("no interval: ...").
-NO_INTERVAL = {"Balance", "FactorStructure", "PilotDesign", "Raking"}
+NO_INTERVAL = {"Balance", "FactorStructure", "PilotDesign", "Raking", "DataProfile"}
 
 
 # The report runner's outcome of a run is not an analysis result.
@@ -262,6 +262,8 @@ BUILDERS = {
     weights.Raking: lambda c: weights.rake(  # equal shares of every region
         c.customers, {"region": dict.fromkeys(c.customers["region"].unique(),
                                               1 / c.customers["region"].nunique())}),
+    profiling.DataProfile: lambda c: profiling.profile(
+        {"customers": c.customers, "responses": c.responses}),
 }
 
 

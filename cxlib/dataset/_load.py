@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..checks import MAX_ROWS_SHOWN, row_numbers, rows_text
 from ..errors import DataError
 from ..io import CSV_ENCODINGS, read_table
 from ..schema import CONTRACT, as_numbers, date_columns, unknown_customers, validate
@@ -148,8 +149,8 @@ def _is_text(s: pd.Series) -> bool:
 
 
 def _rows(mask: np.ndarray, values: pd.Series) -> str:
-    rows = np.flatnonzero(mask)[:5]
-    return ", ".join(f"{r + 1} ({values.iat[r]!r})" for r in rows)
+    rows = row_numbers(mask)
+    return rows_text(rows, [values.iat[r - 1] for r in rows[:MAX_ROWS_SHOWN]])
 
 
 def _to_dates(s: pd.Series, column: str, name: str) -> pd.Series:
