@@ -3,8 +3,9 @@
 Survey verbatims are untrusted: they may hold HTML (``<script>``), spreadsheet
 formulas and personal data. We never build HTML or Markdown from them; we show
 them as plain DataFrames (pandas escapes cells in ``_repr_html_``), with e-mail
-addresses and phone numbers masked by default (:func:`mask_pii`), and prefix
-formula-like cells with ``'`` before writing spreadsheets (:func:`excel_safe`).
+addresses, phone numbers, postcodes and addresses masked by default (:func:`mask_pii`,
+docs/privacy.md), and prefix formula-like cells with ``'`` before writing spreadsheets
+(:func:`excel_safe`).
 """
 
 from __future__ import annotations
@@ -88,7 +89,7 @@ def _phone_end(groups: list[str], i: int, plus: bool) -> int | None:
     """
     first = groups[i]
     if not plus and not (first[0] == "0" and len(first) >= 2):
-        nanp = (len(first) == 3 and first[0] != "1" and first[0] != "0" and len(groups) > i + 2
+        nanp = (len(first) == 3 and first[0] in "23456789" and len(groups) > i + 2
                 and len(groups[i + 1]) == 3 and len(groups[i + 2]) == 4)
         return i + 2 if nanp else None
     ends: dict[int, int] = {}      # digit count -> last group index
@@ -98,14 +99,14 @@ def _phone_end(groups: list[str], i: int, plus: bool) -> int | None:
         if len(total) > 15:
             break
         ends[len(total)] = j
-    if not plus:
+    if not plus:                                      # 10 or 11 digits, the expected first
         want = _national_length(total)
         return ends.get(want, ends.get(21 - want))
     if total.startswith("81"):
         skip = 3 if total[2:3] == "0" else 2          # +81 (0)90 ...
         want = _national_length("0" + total[skip:]) - 1
-        rest = {n - skip: j for n, j in ends.items()}
-        return rest.get(want, rest.get(21 - 2 - want))
+        rest = {n - skip: j for n, j in ends.items()}  # 9 or 10 digits, the expected first
+        return rest.get(want, rest.get(19 - want))
     if total.startswith("1"):
         return ends.get(11)
     return next((ends[n] for n in range(15, 7, -1) if n in ends), None)
@@ -137,14 +138,15 @@ def _mask_phones(run: re.Match) -> str:
 
 
 def mask_pii(text: object) -> object:
-    """``text`` with personal data replaced by ``[email]``, ``[phone]``, ``[postcode]``, ``[address]``.
+    """``text`` with e-mail addresses, phones, postcodes and addresses replaced by markers.
 
     E-mail addresses (ASCII or full-width, ``＠``); phone numbers written right after any
     character, with or without separators (hyphens, dots, spaces, NBSP, full-width forms,
     parentheses): Japanese numbers of 10-11 digits starting with 0 (03-1234-5678,
     090-1234-5678, 0120-123-456, ０９０－…), numbers starting with + (+81 90-1234-5678,
     +44 20 7946 0958), North American 3-3-4; postcodes after 〒 or 郵便番号; Japanese
-    addresses from the prefecture (or a city or ward) to the block numbers. Dates, prices,
+    addresses from the prefecture (or a city or ward) to the block numbers. Markers:
+    ``[email]``, ``[phone]``, ``[postcode]`` (after the kept 〒), ``[address]``. Dates, prices,
     percentages, versions and short ids are left alone. Linear in the text length
     (docs/privacy.md). Non-text values (None, NA) are returned unchanged.
     """
@@ -204,8 +206,8 @@ def verbatims(frame: pd.DataFrame, text: str = "verbatim", score: str = "nps",
     """A random sample of ``n`` comments for display, as a plain DataFrame.
 
     ``group``: None (all), "promoters" (9-10), "passives" (7-8) or "detractors" (0-6)
-    on ``score``. E-mail addresses and phone numbers are masked unless ``mask=False``;
-    comments are cut at ``max_chars``. Show the result as a DataFrame (escaped by
+    on ``score``. Personal data is masked (:func:`mask_pii`) unless ``mask=False``;
+    comments are cut at ``max_chars`` after masking. Show the result as a DataFrame (escaped by
     pandas); never build HTML or Markdown from it.
     """
     if text not in frame.columns:
@@ -234,7 +236,7 @@ def flagged_verbatims(frame: pd.DataFrame, text: str = "verbatim", mask: bool = 
     """Comments that need care before they leave the analysis, with the reason.
 
     ``flag`` names what was found: ``markup`` (HTML-like tags), ``formula`` (starts like a
-    spreadsheet formula), ``pii`` (an e-mail address or phone number). Display-safe as
+    spreadsheet formula), ``pii`` (personal data that :func:`mask_pii` masks). Display-safe as
     :func:`verbatims` (masked by default, plain DataFrame).
     """
     if text not in frame.columns:
