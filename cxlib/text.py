@@ -16,6 +16,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from .checks import check_option
 from .errors import DataError
 
 __all__ = ["mask_pii", "verbatims", "flagged_verbatims", "excel_safe", "EMAIL_MASK", "PHONE_MASK",
@@ -218,8 +219,7 @@ def verbatims(frame: pd.DataFrame, text: str = "verbatim", score: str = "nps",
             raise DataError(f"verbatims: score column {score!r} not found")
         s = pd.to_numeric(frame[score], errors="coerce")
         ranges = {"promoters": (9, 10), "passives": (7, 8), "detractors": (0, 6)}
-        if group not in ranges:
-            raise ValueError(f"group must be one of {', '.join(ranges)} or None, got {group!r}")
+        check_option("group", group, ranges, where="verbatims")
         lo, hi = ranges[group]
         has &= s.between(lo, hi).fillna(False)
     pool = frame[has.fillna(False).to_numpy()]

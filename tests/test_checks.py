@@ -23,7 +23,6 @@ BARE_RAISES_ALLOWED = {
     "engine/_sql.py": 1,
     "engine/_data.py": 1,
     "engine/_spark.py": 2,
-    "text.py": 1,
     # pydantic validators must raise ValueError; load_description turns them into one DataError
     "dataset/_description.py": 11,
 }

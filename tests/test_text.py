@@ -7,6 +7,8 @@ import time
 import pandas as pd
 import pytest
 
+import cxlib.errors
+
 from cxlib.text import excel_safe, flagged_verbatims, mask_pii, verbatims
 
 
@@ -194,7 +196,7 @@ def test_verbatims_by_group_sample_and_seed():
     assert len(pro) == 5 and set(pro["nps"]) <= {9, 10}
     assert pro.equals(verbatims(frame, group="promoters", n=5, seed=1))
     assert list(pro.columns) == ["response_id", "nps", "verbatim"]
-    with pytest.raises(ValueError, match="group must be one of"):
+    with pytest.raises(cxlib.errors.ParameterError, match="verbatims: group must be one of"):
         verbatims(frame, group="fans")
 
 
