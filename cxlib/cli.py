@@ -1,6 +1,8 @@
 """The ``cx`` command: ``cx report`` runs notebooks into HTML, ``cx data`` writes sample data.
 
-Exit codes: 0 success, 1 a notebook failed, 2 usage or pre-flight error (one line on
+A thin face over :mod:`cxlib.report`: the report options come from its declaration
+(:class:`cxlib.report.options.RunOptions`). Exit codes: 0 success, 1 a notebook failed
+or the run could not be written (disk full), 2 usage or pre-flight error (one line on
 stderr, no traceback), 3 another report run holds the lock, 130 interrupted (Ctrl-C)
 and 143 stopped by SIGTERM. Heavy modules are imported inside the subcommands.
 """
@@ -16,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from cxlib.errors import CxError
+from cxlib.report.options import add_arguments
 
 NOTEBOOK_GLOB = "[0-9][0-9]_*.ipynb"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_LOCKED = 0, 1, 2, 3
@@ -24,21 +27,6 @@ EXIT_INTERRUPTED, EXIT_TERMINATED = 130, 143
 
 class UsageError(Exception):
     """Bad command-line input; reported as one line with exit status 2."""
-
-
-def parse_value(text: str) -> Any:
-    """A ``-p`` value as a YAML scalar (``30`` -> 30, ``true`` -> True, ``a b`` -> 'a b').
-
-    Lists and mappings in YAML flow style are kept; YAML dates and anything else
-    papermill cannot write as a literal stay the original string. Never evaluated.
-    """
-    import yaml
-
-    try:
-        value = yaml.safe_load(text)
-    except yaml.YAMLError:
-        return text
-    return value if isinstance(value, (str, int, float, bool, list, dict, type(None))) else text
 
 
 def load_params_file(path: Path) -> dict[str, Any]:
@@ -98,44 +86,34 @@ class _Terminated(KeyboardInterrupt):
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    from cxlib.report import run_report
-    from cxlib.report_params import CliText, load_run_file
-    from cxlib.report_store import ReportLocked
+    from cxlib.report.options import RunOptions, given_on_command_line, load_run_file
+    from cxlib.report.params import CliText
+    from cxlib.report.run import run_with
+    from cxlib.report.store import ReportLocked, ReportWriteError
 
-    run = load_run_file(Path(args.run)) if args.run else {}
-    names = args.notebooks or [str(n) for n in run.get("notebooks", [])]
+    values = load_run_file(Path(args.run)) if args.run else {}
+    listed = values.pop("notebooks", None) or []
+    names = args.notebooks or [str(n) for n in listed]
     notebooks = find_notebooks(names) if names else default_notebooks()
     if not notebooks:
         raise UsageError(f"no notebooks given and none match notebooks/{NOTEBOOK_GLOB}")
-    params: dict[str, Any] = dict(run.get("parameters", {}))
+    params: dict[str, Any] = dict(values.get("parameters") or {})
     if args.params_file:
         params.update(load_params_file(Path(args.params_file)))
     for name, value in args.param or []:
         params[name] = CliText(value)
-
-    def pick(option: str, default: Any) -> Any:
-        value = getattr(args, option)
-        return value if value is not None else run.get(option, default)
+    values.update(given_on_command_line(args), parameters=params)
+    options = RunOptions.from_mapping(values, "cx report")
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:
-        result = run_report(
-            notebooks,
-            out_root=Path(pick("out", "reports")),
-            run_id=args.run_id,
-            parameters=params,
-            per_notebook=run.get("per_notebook"),
-            show_code=bool(args.show_code or run.get("show_code", False)),
-            timeout=pick("timeout", 900),
-            notebook_timeout=pick("notebook_timeout", None),
-            jobs=pick("jobs", None),
-            retries=pick("retries", 1),
-            keep=pick("keep", None),
-            progress=None if args.quiet else _Progress(),
-        )
+        result = run_with(notebooks, options, progress=None if args.quiet else _Progress())
     except ReportLocked as exc:
         print(f"cx report: {exc}", file=sys.stderr)
         return EXIT_LOCKED
+    except ReportWriteError as exc:
+        print(f"cx report: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except _Terminated:
         print("cx report: stopped by SIGTERM; 'latest' unchanged", file=sys.stderr)
         return EXIT_TERMINATED
@@ -146,8 +124,8 @@ def _cmd_report(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous)
     for nb in result.notebooks:
         print(f"{nb.name:<32} {nb.status:<6} {nb.duration_s:7.1f} s")
-        if nb.error:
-            print(f"    {nb.error}")
+        for line in (nb.error or "").splitlines():  # the whole message, every line
+            print(f"    {line}")
     print(f"report: {result.run_dir}" + ("" if result.ok else "  (FAILED; 'latest' unchanged)"))
     return EXIT_OK if result.ok else EXIT_FAILED
 
@@ -183,23 +161,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep.add_argument(
         "--run", metavar="FILE", help="run file (config/runs/*.yml); options win over it"
     )
-    rep.add_argument("--out", help="report root folder (default: reports)")
-    rep.add_argument("--run-id", help="run folder name (default: UTC timestamp)")
-    rep.add_argument("--show-code", action="store_true", help="show code cells in the HTML")
     rep.add_argument(
         "-p", "--param", nargs=2, action="append", metavar=("NAME", "VALUE"),
         help="parameter; VALUE is converted to the type the notebook declares (-p min_n 30)",
     )  # fmt: skip
     rep.add_argument("--params-file", help="YAML mapping of parameters (-p overrides it)")
-    rep.add_argument("--timeout", type=_positive_int, help="seconds per cell (default: 900)")
-    rep.add_argument(
-        "--notebook-timeout", type=_positive_int, help="seconds per notebook (default: no limit)"
-    )
-    rep.add_argument("--jobs", "-j", type=_positive_int, help="notebooks at once (default: cores)")
-    rep.add_argument(
-        "--retries", type=int, help="re-runs of a notebook whose kernel died (default: 1)"
-    )
-    rep.add_argument("--keep", type=_positive_int, help="keep only the newest N runs")
+    add_arguments(rep)  # --out, --run-id, --timeout, --jobs ...: cxlib.report.options
     rep.add_argument("--quiet", "-q", action="store_true", help="no progress lines on stderr")
     rep.set_defaults(func=_cmd_report)
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -23,18 +24,20 @@ import pytest
 from bs4 import BeautifulSoup
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-import cxlib.report as report_module
-from cxlib.cli import main, parse_value
+import cxlib.report.run as run_module
+from cxlib.cli import main
 from cxlib.errors import ReportError
 from cxlib.report import RunResult, run_report
-from cxlib.report_params import (
+from cxlib.report.job import Job, Outcome
+from cxlib.report.options import load_run_file
+from cxlib.report.params import (
     CliText,
     Parameter,
     check_value,
-    load_run_file,
     parse_parameters_cell,
+    parse_value,
 )
-from cxlib.report_store import LOCK_NAME, ReportLocked, RunLock
+from cxlib.report.store import LOCK_NAME, PUBLISHED, ReportLocked, RunLock, latest_run
 
 ROOT = Path(__file__).resolve().parents[1]
 # Strings that would break out of a Python literal if parameters were pasted as code.
@@ -44,6 +47,8 @@ CSV_ROWS = 3
 PAYLOAD = "<script>alert(1)</script>"
 CODE_MARKER = "only_visible_with_show_code"
 N_FIGURES = 2
+# what 03_fails raises: a multi-line message, like a DataError's list of problems
+LONG_ERROR = "boom-in-cell-3:\n  - column 'a' has 2 bad values (rows 4, 9)\n  - last-problem"
 
 
 def write_notebook(path: Path, params: str | None, cells: list[str], markdown: str = "") -> Path:
@@ -101,7 +106,7 @@ def notebooks(tmp_path_factory: pytest.TempPathFactory) -> Notebooks:
     fails = write_notebook(
         folder / "03_fails.ipynb",
         "n: int = 1",
-        ["x = 2", 'raise ValueError("boom-in-cell-3")', 'print("AFTER-FAILURE")'],
+        ["x = 2", f"raise ValueError({LONG_ERROR!r})", 'print("AFTER-FAILURE")'],
     )
     slow = write_notebook(
         folder / "04_slow.ipynb", "n: int = 1", ["import time\ntime.sleep(30)", 'print("NEVER")']
@@ -126,7 +131,7 @@ def runs(notebooks: Notebooks, tmp_path_factory: pytest.TempPathFactory) -> Runs
                       jobs=2)
     shown = run_report([notebooks.figs], out, run_id="r2-shown",
                        parameters={"n": 4, "title": PAYLOAD}, show_code=True)
-    return Runs(out, good, shown, os.readlink(out / "latest"))
+    return Runs(out, good, shown, latest_run(out))
 
 
 _soups: dict[Path, BeautifulSoup] = {}
@@ -313,8 +318,12 @@ def test_failed_notebook_keeps_partial_results(faults: Faults) -> None:
 
 
 def test_failed_run_leaves_latest_alone(runs: Runs, faults: Faults) -> None:
-    assert runs.latest_after_good == "r2-shown"  # relative link to the last good run
-    assert os.readlink(runs.out / "latest") == "r2-shown"
+    assert runs.latest_after_good == "r2-shown"
+    assert latest_run(runs.out) == "r2-shown"
+    # relative links all the way, so the report folder can be moved or served as it is
+    assert os.readlink(runs.out / "latest") == f"{PUBLISHED}/latest"
+    assert os.readlink(runs.out / "index.html") == f"{PUBLISHED}/index.html"
+    assert os.readlink(runs.out / PUBLISHED / "latest") == "../r2-shown"
     assert (runs.out / "latest" / "01_figs.html").is_file()
 
 
@@ -338,6 +347,95 @@ def test_notebook_without_parameters_cell_is_refused(notebooks: Notebooks, tmp_p
 def test_existing_run_id_is_refused(runs: Runs, notebooks: Notebooks) -> None:
     with pytest.raises(ReportError, match="already exists"):
         run_report([notebooks.other], runs.out, run_id="r1-good")
+
+
+# --- the report folder: pre-flight, a disk that fills -------------------------------------------
+
+
+def _one_line_exit(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(argv)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    return code, err
+
+
+@pytest.mark.parametrize(
+    ("problem", "expected"),
+    [("read_only", "not writable (Read-only file system"),
+     ("no_permission", "not writable (Permission denied"),
+     ("no_space", "0 MB free on its disk, a run needs at least"),
+     ("under_a_file", "cannot be created (Not a directory")],
+)  # fmt: skip
+def test_unusable_report_folder_fails_before_anything_runs(
+    problem: str, expected: str, notebooks: Notebooks, tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
+) -> None:
+    import errno
+    import shutil as shutil_module
+
+    from cxlib.report import store
+
+    out = tmp_path / "reports"
+    if problem == "under_a_file":
+        (tmp_path / "a-file").write_text("x")
+        out = tmp_path / "a-file" / "reports"
+    elif problem == "no_space":
+        real = shutil_module.disk_usage
+        monkeypatch.setattr(store.shutil, "disk_usage",
+                            lambda path: real(path)._replace(free=0))
+    else:  # as root, chmod does not stop a write: the probe's open fails as the kernel would
+        code = errno.EROFS if problem == "read_only" else errno.EACCES
+        real_open = open
+
+        def refuse(path: object, *args: object, **kwargs: object) -> object:
+            if ".cx-probe" in str(path):
+                raise OSError(code, os.strerror(code), str(path))
+            return real_open(path, *args, **kwargs)
+
+        monkeypatch.setattr(store, "open", refuse, raising=False)
+    code, err = _one_line_exit(["report", str(notebooks.other), "--out", str(out)], capsys)
+    assert code == 2 and expected in err and str(out) in err
+    assert not out.exists() or [p.name for p in out.iterdir()] == []  # no lock, no run
+
+
+def test_unwritable_folder_for_real(notebooks: Notebooks, tmp_path: Path,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    if os.geteuid() == 0:
+        pytest.skip("root writes into a read-only folder; the case is simulated above")
+    out = tmp_path / "reports"
+    out.mkdir()
+    out.chmod(0o555)
+    try:
+        code, err = _one_line_exit(["report", str(notebooks.other), "--out", str(out)], capsys)
+    finally:
+        out.chmod(0o755)
+    assert code == 2 and "not writable" in err
+
+
+@pytest.mark.parametrize("step", ["manifest", "publish"])
+def test_disk_filling_during_the_run_is_one_line(
+    step: str, notebooks: Notebooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import errno
+
+    monkeypatch.setattr(run_module, "execute_all", _fake_execute)
+    out = tmp_path / "reports"
+    assert main(["report", str(notebooks.other), "--out", str(out), "--run-id", "d1", "-q"]) == 0
+    capsys.readouterr()
+
+    def full(path: Path, *args: object, **kwargs: object) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+
+    if step == "manifest":
+        monkeypatch.setattr(run_module, "write_json_atomic", full)
+    else:
+        monkeypatch.setattr(run_module, "publish", full)
+    code, err = _one_line_exit(["report", str(notebooks.other), "--out", str(out), "--run-id",
+                                "d2", "-q"], capsys)
+    assert code == 1 and "No space left on device" in err and "'latest' leads to d1" in err
+    monkeypatch.undo()
+    assert consistent(out) == "d1"
 
 
 # --- the cx command -----------------------------------------------------------------------
@@ -455,12 +553,12 @@ def test_mistyped_values_are_errors_naming_notebook_and_parameter(
 
 def test_unknown_parameter_gets_a_hint(notebooks: Notebooks) -> None:
     with pytest.raises(ReportError, match=r"titel \(did you mean title\?\)"):
-        report_module.preflight([notebooks.figs, notebooks.other], {"titel": "x"})
+        run_module.preflight([notebooks.figs, notebooks.other], {"titel": "x"})
     with pytest.raises(ReportError, match="not declared by notebook 02_other"):
-        report_module.preflight([notebooks.figs, notebooks.other], {}, {"02_other": {"title": "x"}})
+        run_module.preflight([notebooks.figs, notebooks.other], {}, {"02_other": {"title": "x"}})
     with pytest.raises(ReportError, match="did you mean 02_other"):
-        report_module.preflight([notebooks.other], {}, {"02_othr": {"n": 1}})
-    plans = report_module.preflight(
+        run_module.preflight([notebooks.other], {}, {"02_othr": {"n": 1}})
+    plans = run_module.preflight(
         [notebooks.figs, notebooks.other], {"n": 2}, {"02_other": {"n": 5}}
     )
     assert plans == [{"n": 2}, {"n": 5}]  # per-notebook values win over common ones
@@ -479,6 +577,45 @@ def test_run_file_keys_are_checked(tmp_path: Path) -> None:
         load_run_file(path)
 
 
+def test_options_are_declared_once_for_cli_run_file_and_function(tmp_path: Path) -> None:
+    import inspect
+    from dataclasses import fields
+
+    from cxlib.cli import build_parser
+    from cxlib.report.options import RunOptions, run_file_keys
+
+    declared = {f.name for f in fields(RunOptions)}
+    rep = build_parser()._subparsers._group_actions[0].choices["report"]
+    cli = {a.dest for a in rep._actions} - {"help", "notebooks", "run", "param", "params_file",
+                                            "quiet", "func"}
+    assert cli == {f.name for f in fields(RunOptions) if f.metadata["flags"]} and cli <= declared
+    assert set(run_file_keys()) <= declared and "run_id" not in run_file_keys()
+    signature = inspect.signature(run_report).parameters
+    assert set(signature) - {"notebooks", "progress"} == \
+        {f.name for f in fields(RunOptions) if f.metadata["api"]}
+    assert signature["timeout"].default == 900 and signature["retries"].default == 1
+    # one check, three doors
+    for bad in ({"keep": 0}, {"retries": -1}, {"jobs": True}, {"timeout": 2.5}):
+        with pytest.raises(ReportError, match=next(iter(bad))):
+            RunOptions(**bad)
+        with pytest.raises(ReportError, match=f"run_report: '{next(iter(bad))}'"):
+            run_report([], tmp_path, **bad)
+    with pytest.raises(ReportError, match="unknown option 'jobz'; did you mean jobs"):
+        run_report([], tmp_path, jobz=2)
+    assert RunOptions(notebook_timeout=3).notebook_timeout == 3.0
+    assert RunOptions(out="x").out == Path("x")
+
+
+@pytest.mark.parametrize("argv", [["--keep", "0"], ["--retries", "-1"], ["--jobs", "x"],
+                                  ["--timeout", "0"]])
+def test_bad_option_values_on_the_command_line_exit_2(
+    argv: list[str], notebooks: Notebooks, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(notebooks.other), "--out", str(tmp_path / "r"), *argv]) == 2
+    assert argv[0] in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()
+
+
 def test_sample_run_file_fits_the_notebooks() -> None:
     run = load_run_file(ROOT / "config" / "runs" / "daily.yml")
     available = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -486,7 +623,7 @@ def test_sample_run_file_fits_the_notebooks() -> None:
         pytest.skip("no notebooks yet")
     wanted = run.get("notebooks")
     chosen = [p for p in available if not wanted or p.stem in wanted]
-    plans = report_module.preflight(chosen, run.get("parameters", {}), run.get("per_notebook"))
+    plans = run_module.preflight(chosen, run.get("parameters", {}), run.get("per_notebook"))
     assert len(plans) == len(chosen)
 
 
@@ -531,7 +668,7 @@ def barrier_notebooks(base: Path) -> list[Path]:
 
 def test_notebooks_run_in_parallel_each_in_its_own_folder(faults: Faults) -> None:
     for name, me, other in (("01_left", "left", "right"), ("02_right", "right", "left")):
-        (nb,) = [nb for nb in faults.manifest["notebooks"] if nb["name"] == name]
+        nb, _ = faults.notebook(name)
         assert nb["status"] == "ok", nb["error"]
         text = soup(faults.run_dir / nb["html"]).get_text()
         assert f"{me.upper()}-FOLDER" in text  # papermill's cwd, per worker process
@@ -546,14 +683,16 @@ FAULTS = {
     "12_dead_kernel": ['print("before-death")', "import os\nos._exit(1)", 'print("NEVER")'],
     "13_sys_exit": ['print("before-exit")', "import sys\nsys.exit(0)", 'print("NEVER")'],
     "14_notebook_time": ['print("before-steps")']
-    + ["import time\ntime.sleep(1)"] * 40 + ['print("NEVER")'],
+    + ["import time\ntime.sleep(1)"] * 60 + ['print("NEVER")'],
     "15_fine": ['print("fine-output")'],
 }
-NOTEBOOK_LIMIT = 8  # seconds; 14_notebook_time would need 40
+CELL_LIMIT = 2  # seconds, for the fault run, which has no notebook limit
+NOTEBOOK_LIMIT = 15  # seconds, for a run of 14_notebook_time alone, which would need 60
 EXPECTED_FAILURE = {
     "11_cell_timeout": "timeout", "12_dead_kernel": "dead_kernel", "13_sys_exit": "incomplete",
     "14_notebook_time": "notebook_timeout", "15_fine": None,
 }  # fmt: skip
+EXPECTED_LIMIT = {"11_cell_timeout": CELL_LIMIT, "14_notebook_time": NOTEBOOK_LIMIT}
 
 
 @dataclass
@@ -562,7 +701,17 @@ class Faults:
     manifest: dict
     run_dir: Path
     latest_before: dict[str, str]
-    seconds: float
+    stdout: str
+    limit_manifest: dict
+    limit_dir: Path
+
+    def notebook(self, name: str) -> tuple[dict, Path]:
+        """A notebook's manifest entry and the folder of its run."""
+        for m, folder in ((self.manifest, self.run_dir), (self.limit_manifest, self.limit_dir)):
+            found = [nb for nb in m["notebooks"] if nb["name"] == name]
+            if found:
+                return found[0], folder
+        raise KeyError(name)
 
 
 def tree_hashes(folder: Path) -> dict[str, str]:
@@ -576,28 +725,44 @@ def tree_hashes(folder: Path) -> dict[str, str]:
 def faults(runs: Runs, notebooks: Notebooks, tmp_path_factory: pytest.TempPathFactory) -> Faults:
     """One run of everything that fails, plus two notebooks that must run in parallel.
 
-    The notebook stopped at its time limit goes first, so the run takes about that long.
+    Beside it, in a process and report folder of its own, a run of the notebook that is
+    stopped at its time limit: the fault run has no notebook limit, so the cell limit is
+    the only one that can fire there, however slowly kernels start on a loaded machine.
     """
+    import contextlib
+    import io
+
     folder = tmp_path_factory.mktemp("faults")
-    paths = [write_notebook(folder / f"{name}.ipynb", "n: int = 1  # unused", cells)
-             for name, cells in FAULTS.items()]
+    paths = {name: write_notebook(folder / f"{name}.ipynb", "n: int = 1  # unused", cells)
+             for name, cells in FAULTS.items()}
+    limit_out = tmp_path_factory.mktemp("limit") / "reports"
+    limited = subprocess.Popen(
+        [sys.executable, "-m", "cxlib.cli", "report", str(paths["14_notebook_time"]),
+         "--out", str(limit_out), "--run-id", "r5-limit", "-q",
+         "--notebook-timeout", str(NOTEBOOK_LIMIT)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
     barrier = folder / "barrier"
     barrier.mkdir()
-    ordered = [paths[3], *barrier_notebooks(folder), notebooks.fails, *paths[:3], paths[4]]
+    ordered = [*barrier_notebooks(folder), notebooks.fails,
+               *(p for name, p in paths.items() if name != "14_notebook_time")]
     before = tree_hashes(runs.out / "latest")
-    t0 = time.monotonic()
-    code = main(["report", *map(str, ordered), "--out", str(runs.out), "--run-id", "r4-faults",
-                 "--timeout", "2", "--notebook-timeout", str(NOTEBOOK_LIMIT), "-j", "3", "-q",
-                 "-p", "barrier", str(barrier)])
-    seconds = time.monotonic() - t0
+    stdout = io.StringIO()
+    with contextlib.redirect_stdout(stdout):
+        code = main(["report", *map(str, ordered), "--out", str(runs.out), "--run-id",
+                     "r4-faults", "--timeout", str(CELL_LIMIT), "-j", "3", "-q",
+                     "-p", "barrier", str(barrier)])
+    assert limited.wait(300) == 1
     run_dir = runs.out / "r4-faults"
     m = json.loads((run_dir / "manifest.json").read_text())
-    return Faults(code, m, run_dir, before, seconds)
+    limit_dir = limit_out / "r5-limit"
+    limit_m = json.loads((limit_dir / "manifest.json").read_text())
+    return Faults(code, m, run_dir, before, stdout.getvalue(), limit_m, limit_dir)
 
 
 def test_faults_fail_the_run_and_leave_latest_alone(faults: Faults, runs: Runs) -> None:
     assert faults.code == 1 and faults.manifest["status"] == "failed"
-    assert os.readlink(runs.out / "latest") == "r2-shown"
+    assert latest_run(runs.out) == "r2-shown"
     assert tree_hashes(runs.out / "latest") == faults.latest_before  # not a byte changed
     index = (runs.out / "index.html").read_text(encoding="utf-8")
     assert '<a href="r4-faults/11_cell_timeout.html">' in index
@@ -605,38 +770,67 @@ def test_faults_fail_the_run_and_leave_latest_alone(faults: Faults, runs: Runs) 
 
 @pytest.mark.parametrize("name", list(FAULTS))
 def test_each_fault_is_recorded_with_its_partial_output(faults: Faults, name: str) -> None:
-    (nb,) = [nb for nb in faults.manifest["notebooks"] if nb["name"] == name]
+    nb, run_dir = faults.notebook(name)
     assert nb["failure"] == EXPECTED_FAILURE[name], nb["error"]
+    assert nb["limit_s"] == EXPECTED_LIMIT.get(name)  # the limit that fired, as recorded
     assert nb["status"] == ("ok" if EXPECTED_FAILURE[name] is None else "failed")
-    executed = nbformat.read(faults.run_dir / nb["notebook"], as_version=4)
+    executed = nbformat.read(run_dir / nb["notebook"], as_version=4)
     outputs = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert outputs.startswith(("before-", "fine-output"))  # the cells before the fault ran
     assert "NEVER" not in outputs
     never = [c for c in executed.cells if c.source == 'print("NEVER")']
     assert all(c.execution_count is None for c in never)
-    doc = soup(faults.run_dir / nb["html"])
+    doc = soup(run_dir / nb["html"])
     header = doc.find(id="cx-header").get_text(" ")
     if nb["status"] == "failed":
         assert nb["error"] and nb["error"] in header and "did not complete" in header
     else:
         assert "fine-output" in doc.get_text() and "did not complete" not in header
-    assert (faults.run_dir / nb["log"]).is_file()
+    assert (run_dir / nb["log"]).is_file()
 
 
 def test_dead_kernel_is_retried_once(faults: Faults) -> None:
-    (nb,) = [nb for nb in faults.manifest["notebooks"] if nb["name"] == "12_dead_kernel"]
+    nb, run_dir = faults.notebook("12_dead_kernel")
     assert nb["attempts"] == 2 and len(nb["previous_errors"]) == 1
     assert "DeadKernelError" in nb["previous_errors"][0] and "DeadKernelError" in nb["error"]
-    log = (faults.run_dir / nb["log"]).read_text()
+    log = (run_dir / nb["log"]).read_text()
     assert log.count("--- attempt") == 2
 
 
 def test_notebook_time_limit_stops_the_notebook(faults: Faults) -> None:
-    (nb,) = [nb for nb in faults.manifest["notebooks"] if nb["name"] == "14_notebook_time"]
-    assert NOTEBOOK_LIMIT <= nb["duration_s"] < NOTEBOOK_LIMIT + 15  # not after 40 s of cells
-    executed = nbformat.read(faults.run_dir / nb["notebook"], as_version=4)
+    nb, run_dir = faults.notebook("14_notebook_time")
+    assert nb["failure"] == "notebook_timeout" and nb["limit_s"] == NOTEBOOK_LIMIT
+    assert nb["duration_s"] >= NOTEBOOK_LIMIT  # the runner stops it only past its limit
+    assert f"stopped after {NOTEBOOK_LIMIT} s" in nb["error"]
+    executed = nbformat.read(run_dir / nb["notebook"], as_version=4)
     ran = [c for c in executed.cells if c.cell_type == "code" and c.execution_count is not None]
-    assert 2 <= len(ran) < 40
+    assert 2 <= len(ran) < 60  # stopped part of the way, not after 60 s of cells
+
+
+def test_whole_error_message_reaches_console_manifest_page_and_index(
+    faults: Faults, runs: Runs
+) -> None:
+    nb, run_dir = faults.notebook("03_fails")
+    assert re.fullmatch(rf"ValueError: {re.escape(LONG_ERROR)} \(cell In \[\d+\]\)", nb["error"])
+    lines = [f"    {line}" for line in nb["error"].splitlines()]
+    assert len(lines) == 3 and "\n".join(lines) in faults.stdout  # every line, indented
+    header = soup(run_dir / nb["html"]).find(id="cx-header").get_text()
+    assert nb["error"] in header
+    index = soup(runs.out / "index.html")
+    shown = [pre.get_text() for pre in index.select("pre.cx-error")]
+    assert nb["error"] in shown
+
+
+def test_long_error_messages_are_cut_with_a_pointer() -> None:
+    from cxlib.report.job import MAX_ERROR_LINES, error_text
+
+    problems = "DataError: 40 problem(s)\n" + "\n".join(f"  - problem {i}" for i in range(40))
+    text = error_text(problems)
+    lines = text.splitlines()
+    assert lines[:MAX_ERROR_LINES] == problems.splitlines()[:MAX_ERROR_LINES]
+    assert lines[-1].startswith(f"[cut here, {41 - MAX_ERROR_LINES} more line(s)")
+    assert error_text("one line") == "one line"
+    assert len(error_text("x" * 100_000)) < 7000
 
 
 # --- the lock, a killed runner, crashes while publishing ---------------------------------------
@@ -710,7 +904,7 @@ def killed(notebooks: Notebooks, tmp_path_factory: pytest.TempPathFactory) -> Ki
     slow = write_notebook(slow_folder / "06_slow.ipynb", "n: int = 1  # unused",
                           ['print("working")', "import time\ntime.sleep(60)"])
     with pytest.MonkeyPatch.context() as mp:  # the good run needs no real kernel
-        mp.setattr(report_module, "_execute_all", _fake_execute)
+        mp.setattr(run_module, "execute_all", _fake_execute)
         assert run_report([notebooks.other], out, run_id="k1-good").ok
     before, index_before = tree_hashes(out / "latest"), (out / "index.html").read_bytes()
 
@@ -744,7 +938,7 @@ def killed(notebooks: Notebooks, tmp_path_factory: pytest.TempPathFactory) -> Ki
     after_kill, index_after = tree_hashes(out / "latest"), (out / "index.html").read_bytes()
     left = leftovers()  # the worker gets SIGTERM from Linux and stops its kernel
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(report_module, "_execute_all", _fake_execute)
+        mp.setattr(run_module, "execute_all", _fake_execute)
         nxt = run_report([notebooks.other], out, run_id="k3-next", keep=1)
     return Killed(out, before, after_kill, index_before, index_after, runner.pid, left,
                   partial_existed, nxt, stopped_code, left_after_term)
@@ -768,10 +962,12 @@ def test_sigterm_stops_the_run_cleanly(killed: Killed) -> None:
 def test_next_run_takes_over_the_stale_lock_and_prunes(killed: Killed) -> None:
     nxt = killed.next_run
     assert nxt.ok and nxt.stale_lock is not None and nxt.stale_lock["pid"] == killed.runner_pid
-    assert os.readlink(killed.out / "latest") == "k3-next"
+    assert latest_run(killed.out) == "k3-next"
     assert nxt.pruned == ["k1-good"]  # --keep 1
     visible = sorted(p.name for p in killed.out.iterdir())
-    assert visible == [LOCK_NAME, "index.html", "k3-next", "latest"]  # the .partial is gone too
+    published = os.readlink(killed.out / PUBLISHED)  # the one folder of latest + index
+    assert visible == sorted([LOCK_NAME, PUBLISHED, published, "index.html", "k3-next",
+                              "latest"])  # the .partial is gone too, and older publications
     index = soup(killed.out / "index.html").get_text(" ")
     assert "k3-next" in index and "k1-good" not in index
     assert json.loads((killed.out / "k3-next" / "manifest.json").read_text())["stale_lock"]["pid"] \
@@ -779,29 +975,31 @@ def test_next_run_takes_over_the_stale_lock_and_prunes(killed: Killed) -> None:
 
 
 def _fake_execute(
-    specs: list, workers: int, notebook_timeout: object, retries: int, say: object
-) -> dict:
+    jobs: list[Job], workers: int, notebook_timeout: object, retries: int, say: object
+) -> dict[str, Outcome]:
     """Stands in for the workers: writes what a good notebook leaves, instantly."""
     outcomes = {}
-    for spec in specs:
-        nbformat.write(new_notebook(), spec["executed"])
-        Path(spec["html"]).write_text("<html>fake page</html>", encoding="utf-8")
-        outcomes[spec["name"]] = {
-            "status": "ok", "failure": None, "error": None, "started": "s", "finished": "f",
-            "duration_s": 0.1, "notebook": Path(spec["executed"]).name,
-            "html": Path(spec["html"]).name, "attempts": 1, "previous_errors": [],
-        }
+    for job in jobs:
+        nbformat.write(new_notebook(), job.executed)
+        job.html.write_text("<html>fake page</html>", encoding="utf-8")
+        outcomes[job.name] = Outcome("ok", "s", "f", 0.1, notebook=job.executed.name,
+                                     html=job.html.name)
     return outcomes
 
 
 def consistent(out: Path) -> str:
-    """What `latest` points at, after checking that it is a complete good run."""
-    target = os.readlink(out / "latest")
+    """What `latest` leads to, after checking that it is a complete good run and that
+    the index names the same run."""
+    target = latest_run(out)
+    assert target is not None
     m = json.loads((out / target / "manifest.json").read_text())
     assert m["status"] == "ok"
     for nb in m["notebooks"]:
         assert (out / target / nb["html"]).is_file() and (out / target / nb["notebook"]).is_file()
-    assert (out / "index.html").read_text().rstrip().endswith("</html>")
+    index = (out / "index.html").read_text()
+    assert index.rstrip().endswith("</html>")
+    named = BeautifulSoup(index, "html.parser").find("a", href="latest/")
+    assert named is not None and named.get_text() == target  # index and latest agree
     return target
 
 
@@ -809,11 +1007,11 @@ class Crash(BaseException):
     """A kill at a chosen point (BaseException, like the runner's KeyboardInterrupt)."""
 
 
-@pytest.mark.parametrize("point", ["rename", "point_latest", "write_index", "prune_runs"])
+@pytest.mark.parametrize("point", ["rename", "publish", "remove_runs"])
 def test_crash_at_each_publish_step_keeps_a_complete_latest(
     point: str, notebooks: Notebooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(report_module, "_execute_all", _fake_execute)
+    monkeypatch.setattr(run_module, "execute_all", _fake_execute)
     out = tmp_path / "reports"
     run_report([notebooks.other], out, run_id="p1")
     before = tree_hashes(out / "p1")
@@ -822,50 +1020,67 @@ def test_crash_at_each_publish_step_keeps_a_complete_latest(
         raise Crash(point)
 
     if point == "rename":
-        monkeypatch.setattr(report_module.os, "rename", crash)
+        monkeypatch.setattr(run_module.os, "rename", crash)
     else:
-        monkeypatch.setattr(report_module, point, crash)
+        monkeypatch.setattr(run_module, point, crash)
     with pytest.raises(Crash):
         run_report([notebooks.other], out, run_id="p2", keep=1)
     monkeypatch.undo()
     target = consistent(out)
-    assert target == ("p1" if point in {"rename", "point_latest"} else "p2")
-    if point == "write_index":
-        assert not (out / "p1").exists()  # pruned (keep=1) before the crash: gone whole
-    else:
-        assert tree_hashes(out / "p1") == before  # the older run is untouched
+    assert target == ("p1" if point in {"rename", "publish"} else "p2")
+    assert tree_hashes(out / "p1") == before  # the older run is untouched ...
+    if point == "remove_runs":  # ... and, to be pruned, already gone from the index
+        assert 'href="p1/' not in (out / "index.html").read_text()
     RunLock(out / LOCK_NAME).acquire().release()  # the crashed run released its lock
 
 
-# --- nbval sanitizers ----------------------------------------------------------------------------
+@pytest.mark.parametrize("layout", ["current", "older"])
+def test_a_kill_at_any_step_of_publishing_leaves_latest_and_index_agreeing(
+    layout: str, notebooks: Notebooks, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every rename, replace, symlink and mkdir of a run is, in turn, where it is killed."""
+    from cxlib.report.render import index_html
+    from cxlib.report.store import read_runs
 
+    monkeypatch.setattr(run_module, "execute_all", _fake_execute)
+    out = tmp_path / "reports"
+    run_report([notebooks.other], out, run_id="q0")
 
-def test_nbval_sanitizers_mask_run_specific_text_only() -> None:
-    import re
+    def make_older() -> None:  # index.html a file and latest a direct link, as runs made them
+        good = latest_run(out)
+        for name in ("index.html", "latest", PUBLISHED):
+            (out / name).unlink(missing_ok=True)
+        os.symlink(good, out / "latest")
+        (out / "index.html").write_text(index_html(read_runs(out), good), encoding="utf-8")
 
-    from nbval.plugin import get_sanitize_patterns
+    real = {name: getattr(os, name) for name in ("rename", "replace", "symlink", "mkdir")}
+    seen: list[str] = []
+    for step in range(1, 100):
+        calls = 0
 
-    patterns = get_sanitize_patterns((ROOT / "tests" / "nbval_sanitize.cfg").read_text())
-    assert len(patterns) == 6
+        def counted(name: str) -> object:
+            def call(*args: object, **kwargs: object) -> object:
+                nonlocal calls
+                calls += 1
+                if calls == step:
+                    raise Crash(f"{name} {args[0]}")
+                return real[name](*args, **kwargs)
+            return call
 
-    def clean(text: str) -> str:
-        for regex, replace in patterns:
-            text = re.sub(regex, replace, text)
-        return text
-
-    varying = ("run 20261122T233148Z started 2026-11-22T23:31:48.827+00:00, read "
-               "/work/main/data/sample/responses.parquet in 3.2 seconds; <obj at 0x7f3a2b1c9d00>")
-    expected = "run RUN-ID started TIMESTAMP, read PATH in ELAPSED; <obj at 0xADDRESS>"
-    assert clean(varying) == expected
-    stable = ("NPS +12.3 points (95% CI +10.1 to +14.5), n = 26,710 answers; 1/2 of phases; "
-              "responses.parquet (26,710); data/sample; 2026-11")
-    assert clean(stable) == stable
-
-
-@pytest.mark.parametrize("value", ['a"b\\c\nd', 3, 0.5, True, None, ["x", 1], {"k": "v"}, NASTY])
-def test_header_shows_values_as_python_literals(value: object) -> None:
-    import ast
-
-    from cxlib.render import literal
-
-    assert ast.literal_eval(literal(value)) == value
+        if layout == "older":
+            make_older()
+        for name in real:
+            monkeypatch.setattr(os, name, counted(name))
+        try:
+            run_report([notebooks.other], out, run_id=f"q{step}")
+            finished = True
+        except Crash as exc:
+            seen.append(str(exc))
+            finished = False
+        monkeypatch.undo()
+        monkeypatch.setattr(run_module, "execute_all", _fake_execute)
+        consistent(out)  # whatever step the kill hit
+        RunLock(out / LOCK_NAME).acquire().release()
+        if finished:
+            break
+    assert any(PUBLISHED in s for s in seen) and len(seen) > 5  # the publish steps were hit

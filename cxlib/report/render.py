@@ -10,7 +10,7 @@ import functools
 import html
 from html.parser import HTMLParser
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -19,42 +19,37 @@ import nbformat
 from nbconvert import HTMLExporter
 from nbconvert.preprocessors import Preprocessor
 
-TEMPLATES_DIR = Path(__file__).parent / "templates"
+from cxlib.report.job import Provenance
+
+TEMPLATES_DIR = Path(__file__).resolve().parents[1] / "templates"
 TEMPLATE_NAME = "cx_report"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
 
 
 @dataclass(frozen=True)
 class PageHeader:
-    """What the header at the top of a report page says (JSON-able, so workers get it)."""
+    """What the header at the top of a report page says."""
 
-    run_id: str
-    notebook: str
+    provenance: Provenance  # run, notebook, code version, parameters, inputs
     status: str
     started: str
     finished: str
     duration_s: float
-    version: str
-    commit: str | None = None
-    parameters: Mapping[str, Any] = field(default_factory=dict)  # injected values
     error: str | None = None
-    declared: Sequence[Mapping[str, Any]] = ()  # name, type, default, help per parameter
-    inputs: Sequence[Mapping[str, Any]] = ()  # fingerprints (cxlib.report_inputs)
-    dirty: bool = False  # tracked files differ from the commit
-    notebook_sha256: str | None = None
     attempts: int = 1
 
 
 def header_html(h: PageHeader) -> str:
     """The run header as an HTML fragment; every value escaped."""
     e = html.escape
-    code = f"cxlib {e(h.version)} · commit {e(h.commit or 'unknown')}"
-    if h.dirty:
+    p = h.provenance
+    code = f"cxlib {e(p.version)} · commit {e(p.commit or 'unknown')}"
+    if p.dirty:
         code += " <em>(with uncommitted changes)</em>"
-    if h.notebook_sha256:
-        code += f" · notebook sha256 <code>{e(h.notebook_sha256[:16])}</code>"
+    if p.notebook_sha256:
+        code += f" · notebook sha256 <code>{e(p.notebook_sha256[:16])}</code>"
     rows = [
-        ("Run", e(h.run_id)),
+        ("Run", e(p.run_id)),
         ("Status", f'<span class="cx-status-{e(h.status)}">{e(h.status)}</span>'),
         ("Started", e(h.started)),
         ("Finished", e(h.finished)),
@@ -71,15 +66,15 @@ def header_html(h: PageHeader) -> str:
         banner = ('<p class="cx-banner">This notebook did not complete: the results below are '
                   "partial and must not be used.</p>\n")
     return (
-        f'<header class="cx-header" id="cx-header">\n<h1>{e(h.notebook)}</h1>\n{banner}'
+        f'<header class="cx-header" id="cx-header">\n<h1>{e(p.notebook)}</h1>\n{banner}'
         f'<table class="cx-run">{body}</table>\n'
-        f"<h2>Parameters</h2>\n{_parameters_table(h)}\n"
-        f"<h2>Data</h2>\n{_inputs_table(h.inputs)}\n"
+        f"<h2>Parameters</h2>\n{_parameters_table(p)}\n"
+        f"<h2>Data</h2>\n{_inputs_table(p.inputs)}\n"
         "</header>\n"
     )
 
 
-def _parameters_table(h: PageHeader) -> str:
+def _parameters_table(h: Provenance) -> str:
     e = html.escape
     declared = {str(d["name"]): d for d in h.declared}
     names = list(declared) + [k for k in h.parameters if k not in declared]
@@ -242,7 +237,7 @@ def render_notebook(
     )
     exporter.register_preprocessor(PlotlyHTMLPreprocessor, enabled=True)
     resources = {
-        "metadata": {"name": header.notebook},
+        "metadata": {"name": header.provenance.notebook},
         "cx": {"header_html": header_html(header), "plotlyjs": plotly_js(), "plotly_figures": 0},
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
@@ -261,13 +256,15 @@ def index_html(runs: Sequence[Mapping[str, Any]], latest: str | None = None) -> 
         for nb in run.get("notebooks", []):
             name = e(str(nb.get("name", "?")))
             nb_status = str(nb.get("status", "?"))
-            why = f' title="{e(str(nb.get("error")))}"' if nb.get("error") else ""
-            mark = f'<span class="cx-status-{e(nb_status)}"{why}>{e(nb_status)}</span>'
+            mark = f'<span class="cx-status-{e(nb_status)}">{e(nb_status)}</span>'
             if nb.get("html"):
                 href = e(quote(f"{rid}/{nb['html']}"))
-                links.append(f'<a href="{href}">{name}</a> ({mark})')
+                link = f'<a href="{href}">{name}</a> ({mark})'
             else:
-                links.append(f"{name} ({mark})")
+                link = f"{name} ({mark})"
+            if nb.get("error"):  # the whole message, as the manifest has it
+                link += f'<pre class="cx-error">{e(str(nb["error"]))}</pre>'
+            links.append(link)
         flag = " <em>(latest)</em>" if rid == latest else ""
         rows.append(
             f'<tr><td><a href="{e(quote(rid))}/manifest.json">{e(rid)}</a>{flag}</td>'
@@ -283,6 +280,7 @@ def index_html(runs: Sequence[Mapping[str, Any]], latest: str | None = None) -> 
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
         "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
         ".cx-status-failed{color:#b42318;font-weight:bold}.cx-status-ok{color:#1a7f37}"
+        ".cx-error{white-space:pre-wrap;margin:.2em 0 .6em 1em;font-size:.9em}"
         "</style>\n</head>\n<body>\n<h1>Reports</h1>\n" + latest_link
         + "<table>\n<tr><th>Run</th><th>Status</th><th>Started</th><th>Duration</th>"
         "<th>Notebooks</th></tr>\n"

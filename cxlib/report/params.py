@@ -27,6 +27,21 @@ NO_DEFAULT = object()
 _ANY = "any"
 
 
+def parse_value(text: str) -> Any:
+    """A command-line value as a YAML scalar (``30`` -> 30, ``true`` -> True, ``a b`` -> 'a b').
+
+    Lists and mappings in YAML flow style are kept; YAML dates and anything else
+    papermill cannot write as a literal stay the original string. Never evaluated.
+    """
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+    return value if isinstance(value, (str, int, float, bool, list, dict, type(None))) else text
+
+
 class CliText(str):
     """A value typed on the command line: converted by the declared type of each notebook.
 
@@ -292,8 +307,6 @@ def _simple(value: Any, name: str) -> Any:
 def _any(value: Any) -> Any:
     """An unchecked parameter: a command-line text becomes a YAML scalar; finite numbers only."""
     if isinstance(value, CliText):
-        from cxlib.cli import parse_value
-
         value = parse_value(str(value))
     if isinstance(value, float) and not math.isfinite(value):
         raise _Mismatch("NaN and infinity cannot be passed")
@@ -349,64 +362,3 @@ def _unknown_message(unknown: Sequence[str], known: Sequence[str], where: str) -
 def _hint(name: str, known: Sequence[str]) -> str:
     close = difflib.get_close_matches(name, list(known), n=1)
     return f"; did you mean {close[0]}?" if close else ""
-
-
-# --- run files ------------------------------------------------------------------------------
-
-RUN_FILE_KEYS = {
-    "notebooks": "notebooks to run (names like 01_survey_exploration, or paths); default all",
-    "parameters": "mapping of parameters for every notebook that declares them",
-    "per_notebook": "mapping of notebook name -> parameters for that notebook only",
-    "jobs": "notebooks run at the same time (default: the available cores)",
-    "timeout": "seconds one cell may run (default 900)",
-    "notebook_timeout": "seconds one notebook may run in all (default: no limit)",
-    "retries": "re-runs of a notebook whose kernel died (default 1)",
-    "keep": "keep only the newest N runs (and the one 'latest' points at)",
-    "show_code": "show code cells in the HTML (default false)",
-    "out": "report root folder (default reports)",
-}
-
-
-def load_run_file(path: Path) -> dict[str, Any]:
-    """A run file (``config/runs/*.yml``): a YAML mapping with the keys in ``RUN_FILE_KEYS``.
-
-    Unknown keys are an error with a did-you-mean hint; types are checked here,
-    parameter values later against the notebooks.
-    """
-    import yaml
-
-    path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ReportError(f"run file {path}: {str(exc).splitlines()[0]}") from exc
-    data = {} if data is None else data
-    if not isinstance(data, dict):
-        raise ReportError(f"run file {path}: expected a mapping of {', '.join(RUN_FILE_KEYS)}")
-    for key in data:
-        if key not in RUN_FILE_KEYS:
-            hint = _hint(str(key), list(RUN_FILE_KEYS))
-            raise ReportError(f"run file {path}: unknown key {key!r}{hint}"
-                              f" (allowed: {', '.join(RUN_FILE_KEYS)})")
-    kinds: dict[str, tuple[type, ...]] = {
-        "notebooks": (list,), "parameters": (dict,), "per_notebook": (dict,), "jobs": (int,),
-        "timeout": (int,), "notebook_timeout": (int, float), "retries": (int,), "keep": (int,),
-        "show_code": (bool,), "out": (str,),
-    }
-    for key, value in data.items():
-        bool_for_number = isinstance(value, bool) and bool not in kinds[key]
-        ok = isinstance(value, kinds[key]) and not bool_for_number
-        if not ok:
-            raise ReportError(f"run file {path}: {key!r} should be {kinds[key][0].__name__}, "
-                              f"got {value!r}")
-        if key in {"jobs", "timeout", "notebook_timeout", "keep"} and value <= 0:
-            raise ReportError(f"run file {path}: {key!r} must be positive, got {value!r}")
-        if key == "retries" and value < 0:
-            raise ReportError(f"run file {path}: 'retries' must be 0 or more, got {value!r}")
-    for key in ("parameters",):
-        if not all(isinstance(k, str) for k in data.get(key, {})):
-            raise ReportError(f"run file {path}: parameter names must be strings")
-    for nb_name, values in data.get("per_notebook", {}).items():
-        if not isinstance(values, dict):
-            raise ReportError(f"run file {path}: per_notebook.{nb_name} should be a mapping")
-    return data

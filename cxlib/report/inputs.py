@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from cxlib.report_params import NO_DEFAULT, NotebookParameters
+from cxlib.report.params import NO_DEFAULT, NotebookParameters
 
 MAX_FILES = 2000  # a folder with more files than this is an input we do not fingerprint
 TABLE_SUFFIXES = {".parquet", ".csv", ".tsv"}
