@@ -1,13 +1,120 @@
-"""Plotly figure factories with one house style. They return figures, never show them."""
+"""Plotly figure factories with one house style. They return figures, never show them.
+
+Labels from the data are data, never markup: plotly renders a subset of HTML in titles, ticks,
+legends and hover text (``<a href>`` becomes a live link). Factories escape data labels at the
+source (:func:`escape_label`); :func:`sanitize_figure` is the backstop applied to every figure
+shown in a notebook (a renderer installed on import) and to every figure of a report page.
+"""
 
 from __future__ import annotations
 
+import html
+import re
+from collections.abc import Iterable
+from typing import Any
+
 import pandas as pd
 import plotly.graph_objects as go
+import plotly.io as pio
+from plotly.io._base_renderers import MimetypeRenderer
 
 __all__ = ["TEMPLATE", "interval_bars", "importance_performance", "trend_band",
-           "score_distribution",
-           "ranked_bars", "forest"]
+           "score_distribution", "ranked_bars", "forest", "escape_label", "escape_labels",
+           "neutralise_markup", "sanitize_figure"]
+
+ALLOWED_TAGS = frozenset({"br", "b", "i", "em", "sup", "sub"})
+"""Plotly text tags cxlib's own figures use; kept only when bare (no attributes)."""
+
+_MARKUP = re.compile(r"<[^<>]{0,200}>|[<>]|&(?!(?:[A-Za-z]{1,10}|#\d{1,7}|#x[0-9A-Fa-f]{1,6});)")
+_BARE_TAG = re.compile(r"<\s{0,3}/?\s{0,3}([A-Za-z]{1,3})\s{0,3}/?\s{0,3}>")
+
+
+def escape_label(value: Any) -> str:
+    """A data label as plotly text that shows exactly what it says (``<`` -> ``&lt;``)."""
+    return html.escape(str(value), quote=False)
+
+
+def escape_labels(values: Iterable[Any]) -> list[str]:
+    """:func:`escape_label` of each value (a column of labels for ticks, legends, text)."""
+    return [escape_label(v) for v in values]
+
+
+def neutralise_markup(text: str) -> str:
+    """Text with every tag but the bare ones of :data:`ALLOWED_TAGS` escaped (idempotent, linear).
+
+    ``<a href=...>``, ``<b onmouseover=...>``, ``<span style=...>`` and a lone ``<`` become
+    text; ``<br>`` and ``<b>...</b>`` written by cxlib's own figures stay (a closing tag only
+    after its opening one); entities stay as they are.
+    """
+    if "<" not in text and ">" not in text and "&" not in text:
+        return text
+    open_tags: dict[str, int] = {}
+
+    def neutral(match: re.Match[str]) -> str:
+        found = match.group(0)
+        tag = _BARE_TAG.fullmatch(found)
+        name = tag.group(1).lower() if tag else ""
+        if name in ALLOWED_TAGS:
+            if name == "br":
+                return found
+            if "/" not in found:
+                open_tags[name] = open_tags.get(name, 0) + 1
+                return found
+            if open_tags.get(name, 0) > 0:
+                open_tags[name] -= 1
+                return found
+        return html.escape(found, quote=False)
+
+    return _MARKUP.sub(neutral, text)
+
+
+def _sanitize(node: Any) -> Any:
+    if isinstance(node, str):
+        return neutralise_markup(node)
+    if isinstance(node, dict):
+        # hovertemplate / texttemplate / template are cxlib's code, not data (<extra> lives there)
+        return {k: (v if "template" in k else _sanitize(v)) for k, v in node.items()}
+    if isinstance(node, (list, tuple)):
+        return [_sanitize(v) for v in node]
+    return node
+
+
+def sanitize_figure(fig: go.Figure | dict[str, Any]) -> Any:
+    """A copy of ``fig`` (a Figure or its dict) with markup in every text neutralised.
+
+    Walks titles, tick and legend texts, trace names, categories, text and hover text: every
+    string except templates (cxlib's own code). A Figure comes back as a Figure.
+    """
+    if isinstance(fig, go.Figure):
+        return go.Figure(_sanitize(fig.to_dict()))
+    return _sanitize(dict(fig))
+
+
+class _Sanitising(MimetypeRenderer):  # type: ignore[misc]
+    """A notebook renderer that shows figures through :func:`sanitize_figure`."""
+
+    def __init__(self, inner: MimetypeRenderer) -> None:
+        self.inner = inner
+
+    def to_mimebundle(self, fig_dict: dict[str, Any]) -> dict[str, Any]:
+        return self.inner.to_mimebundle(_sanitize(fig_dict))
+
+
+def _install_renderers() -> None:
+    """Make the default notebook renderers sanitise (idempotent; other renderers untouched)."""
+    names = [n for n in (pio.renderers.default or "").split("+") if n]
+    safe = []
+    for name in names:
+        inner = pio.renderers[name]
+        if isinstance(inner, MimetypeRenderer) and not isinstance(inner, _Sanitising):
+            pio.renderers[f"cx_{name}"] = _Sanitising(inner)
+            name = f"cx_{name}"
+        safe.append(name)
+    if safe != names:
+        pio.renderers.default = "+".join(safe)
+
+
+_install_renderers()
 
 TEMPLATE = go.layout.Template(
     layout=go.Layout(
@@ -30,7 +137,7 @@ def interval_bars(table: pd.DataFrame, x: str, y: str, low: str = "ci_low",
     Category labels carry each group's ``n``; rows where ``flag`` is true are drawn pale.
     """
     flagged = table[flag].astype(bool) if flag and flag in table else pd.Series(False, table.index)
-    labels = table[x].astype(str)
+    labels = table[x].map(escape_label)
     if "n" in table:
         labels = labels + "<br>n=" + table["n"].map(lambda v: f"{int(v):,}")
     fig = go.Figure(go.Bar(
@@ -64,11 +171,11 @@ def importance_performance(table: pd.DataFrame, x: str = "performance", y: str =
                        arrayminus=(t[y] - t["ci_low"] * scale), color="#888")
     x_mid, y_mid = float(t[x].mean()), float(t[y].mean())
     act = t[(t[y] >= y_mid) & (t[x] < x_mid)]
-    default = (f"Act first on {', '.join(act[label].astype(str))}: important and below-average"
+    default = (f"Act first on {', '.join(escape_labels(act[label]))}: important and below-average"
                if len(act) else
                "No driver is both above-average in importance and below-average in performance")
     fig = go.Figure(go.Scatter(
-        x=t[x], y=t[y], mode="markers+text", text=t[label].astype(str), textposition="top center",
+        x=t[x], y=t[y], mode="markers+text", text=escape_labels(t[label]), textposition="top center",
         error_y=error_y, marker=dict(size=11, color=["#c23b3b" if i in act.index else "#1f5fa8"
                                                       for i in t.index]),
         hovertemplate="%{text}: performance %{x:.2f}, importance %{y:.2f}<extra></extra>"))
@@ -128,7 +235,7 @@ def ranked_bars(table: pd.DataFrame, x: str, label: str, title: str = "", x_titl
     if low and high:
         error_x = dict(type="data", symmetric=False, array=t[high] - t[x],
                        arrayminus=t[x] - t[low], color="#333")
-    fig = go.Figure(go.Bar(x=t[x], y=t[label].astype(str), orientation="h", error_x=error_x,
+    fig = go.Figure(go.Bar(x=t[x], y=escape_labels(t[label]), orientation="h", error_x=error_x,
                            hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
     fig.update_layout(template=TEMPLATE, title=title, xaxis_title=x_title, yaxis_title="",
                       showlegend=False)

@@ -223,6 +223,14 @@ CANARY_CELLS = [
     "display(HTML('<img src=x onerror=\"alert(' + repr('canary') + ')\">'))"
 ]
 FAILING_CELLS = [f"raise ValueError({ONERROR!r})"]
+LINK = '<a href="http://evil.example/t7">t7</a>'
+BOLD = '<b onmouseover="alert(7)">sb</b>'
+LABEL_CELLS = [  # labels from data in every place plotly renders markup; first without cxlib
+    f"import plotly.graph_objects as go\nlabels = [{LINK!r}, {BOLD!r}]\n"
+    "fig = go.Figure(go.Bar(x=labels, y=[1, 2], name=labels[0], hovertext=labels))\n"
+    "fig.update_layout(title_text=labels[0], showlegend=True, xaxis_title=labels[1])\nfig.show()",
+    "import cxlib.plots  # installs the sanitising renderer\nfig.show()",
+]
 
 
 @pytest.fixture(scope="module")
@@ -234,6 +242,7 @@ def planted_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
                        markdown="## What customers wrote\nPlanted payloads."),
         write_notebook(folder / "02_canary.ipynb", params, CANARY_CELLS),
         write_notebook(folder / "03_fails.ipynb", params, FAILING_CELLS),
+        write_notebook(folder / "04_labels.ipynb", params, LABEL_CELLS),
     ]
     return run_report(paths, folder / "reports", run_id="planted", parameters={"title": SCRIPT},
                       jobs=2)
@@ -271,6 +280,32 @@ def test_canary_proves_the_browser_sees_a_payload_that_runs(
     assert check.alerts == ["alert:canary"]
     assert check.found["plantedHandlers"] == 1
     assert [u.rsplit("/", 1)[-1] for u in check.requests] == ["x"]  # and the blocked request
+
+
+def test_labels_from_data_are_text_in_charts(browser: Any, planted_run: RunResult) -> None:
+    page = _page(planted_run, "04_labels")
+    check = open_page(browser, page)
+    assert_clean(check, figures=2)
+    html_text = page.read_text(encoding="utf-8")
+    assert "evil.example" in html_text  # the labels are on the page, as text:
+    assert 'href="http://evil.example' not in html_text and "<b onmouseover" not in html_text
+    context = browser.new_context()
+    view = context.new_page()
+    view.goto(page.resolve().as_uri(), wait_until="load")
+    view.wait_for_function("() => document.querySelectorAll('svg.main-svg').length >= 2")
+    found = view.evaluate("() => ({links: document.querySelectorAll('svg a').length, "
+                          "ticks: Array.from(document.querySelectorAll('g.xtick text'))"
+                          ".map(t => t.textContent), bold: Array.from(document.querySelectorAll("
+                          "'g.xtick text tspan')).filter(t => t.style.fontWeight).length})")
+    context.close()
+    assert found["links"] == 0 and found["bold"] == 0, found
+    assert found["ticks"].count(LINK) == 2 and found["ticks"].count(BOLD) == 2, found
+    # in the executed notebook, the figure shown after importing cxlib is stored sanitised too
+    (nb,) = [nb for nb in planted_run.notebooks if nb.name == "04_labels"]
+    cells = [c for c in nbformat.read(nb.notebook_path, as_version=4).cells
+             if c.cell_type == "code"]
+    stored = json.dumps([o.get("data", {}).get(PLOTLY_MIME) for o in cells[-1].outputs])
+    assert "&lt;a href" in stored and "<a " not in stored and "<b " not in stored
 
 
 def test_index_page_is_clean(browser: Any, planted_run: RunResult) -> None:

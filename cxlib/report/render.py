@@ -177,10 +177,16 @@ def toc_html(page: str) -> str:
 
 
 def figure_html(fig: Mapping[str, Any], div_id: str) -> str:
-    """A plotly figure (its JSON dict) as a div + script that expects a global Plotly."""
+    """A plotly figure (its JSON dict) as a div + script that expects a global Plotly.
+
+    Text in the figure goes through :func:`cxlib.plots.sanitize_figure` first: a label from
+    the data such as ``<a href=...>`` shows as text, whoever made the figure.
+    """
     import plotly.io as pio
 
-    spec = dict(fig)
+    from cxlib.plots import sanitize_figure
+
+    spec = sanitize_figure(fig)  # labels from data are text, never markup
     config = spec.pop("config", None)
     return pio.to_html(
         spec,
