@@ -62,9 +62,10 @@ java:
 	@command -v java >/dev/null 2>&1 || \
 	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends default-jre-headless)
 
+# Lab refuses to run as root (containers) unless told: --allow-root when uid is 0.
 lab: $(STAMP) $(SAMPLE)
 	@$(BIN)/python -c "import jupyterlab" 2>/dev/null || $(BIN)/python -m pip install --quiet -e '.[dev,lab]'
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --notebook-dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: $(STAMP) $(SAMPLE)
 	$(BIN)/python -m benchmarks

@@ -19,7 +19,7 @@ import plotly.io as pio
 from plotly.io._base_renderers import MimetypeRenderer
 
 __all__ = ["TEMPLATE", "interval_bars", "importance_performance", "trend_band",
-           "score_distribution", "ranked_bars", "forest", "escape_label", "escape_labels",
+           "score_distribution", "ranked_bars", "forest", "heatmap", "escape_label", "escape_labels",
            "neutralise_markup", "sanitize_figure"]
 
 ALLOWED_TAGS = frozenset({"br", "b", "i", "em", "sup", "sub"})
@@ -257,4 +257,16 @@ def forest(table: pd.DataFrame, label: str, x: str = "estimate", low: str = "ci_
     fig.update_layout(template=TEMPLATE, title=title, xaxis_title=x_title, yaxis_title="",
                       xaxis_type="log" if log else None, showlegend=False, margin=dict(l=20),
                       yaxis_automargin=True, height=max(300, 28 * len(t) + 140))
+    return fig
+
+
+def heatmap(z: pd.DataFrame, text, title: str, x_title: str, y_title: str,
+            colorbar: str, zmin=None, zmax=None, colorscale="Blues") -> go.Figure:
+    """Heatmap of ``z`` (rows top to bottom) with ``text`` written in the cells."""
+    fig = go.Figure(go.Heatmap(z=z.to_numpy(), x=escape_labels(z.columns),
+                               y=escape_labels(z.index), text=text, texttemplate="%{text}",
+                               colorscale=colorscale, zmin=zmin, zmax=zmax,
+                               colorbar=dict(title=colorbar)))
+    fig.update_layout(template=TEMPLATE, title=title, xaxis_title=x_title, yaxis_title=y_title,
+                      yaxis_autorange="reversed")
     return fig

@@ -20,10 +20,11 @@ from ._churn import CONTROLS, ChurnTest, churn_test, construct_effects
 from ._constructs import (DEFAULT_BLOCKS, DiscriminantValidity, FactorStructure, construct_scores,
                           discriminant_validity, factor_structure, reliability)
 from ._panel import OUTCOMES, outcomes_by_segment, score_responses, segment_movement, survey_panel
-from ._plots import (crosstab_figure, loadings_figure, movement_figure, plane_points,
-                     reliability_figure, satisfaction_plane)
+from ._plots import (loadings_figure, movement_figure, plane_points, reliability_figure,
+                     satisfaction_plane)
 from ._segmenter import (DISSATISFIED, EMOTIONALLY_SATISFIED, OTHER, RATIONALLY_ONLY, SEGMENTS,
-                         Agreement, SatisfactionSegmenter, agreement, rule_segments)
+                         Agreement, SatisfactionSegmenter, agreement, crosstab_figure,
+                         rule_segments)
 
 __all__ = [
     "DEFAULT_BLOCKS", "SEGMENTS", "EMOTIONALLY_SATISFIED", "RATIONALLY_ONLY", "DISSATISFIED",

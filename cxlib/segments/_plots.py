@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..plots import TEMPLATE
+from ..plots import TEMPLATE, heatmap
 from ._segmenter import SEGMENTS, SatisfactionSegmenter
 
 COLOURS = {"emotionally_satisfied": "#3a9d5d", "rationally_only": "#e07b39",
@@ -86,17 +86,6 @@ def movement_figure(movement: pd.DataFrame, title: str = "") -> go.Figure:
     return fig
 
 
-def _heatmap(z: pd.DataFrame, text, title: str, x_title: str, y_title: str,
-             colorbar: str, zmin=None, zmax=None, colorscale="Blues") -> go.Figure:
-    fig = go.Figure(go.Heatmap(z=z.to_numpy(), x=[str(c) for c in z.columns],
-                               y=[str(i) for i in z.index], text=text, texttemplate="%{text}",
-                               colorscale=colorscale, zmin=zmin, zmax=zmax,
-                               colorbar=dict(title=colorbar)))
-    fig.update_layout(template=TEMPLATE, title=title, xaxis_title=x_title, yaxis_title=y_title,
-                      yaxis_autorange="reversed")
-    return fig
-
-
 def reliability_figure(table: pd.DataFrame, title: str = "") -> go.Figure:
     """Cronbach's alpha (Feldt interval) and Dillon-Goldstein's rho (bootstrap interval when
     computed) per block, with the usual 0.7 floor drawn."""
@@ -119,14 +108,5 @@ def loadings_figure(structure, title: str = "") -> go.Figure:
     """Heatmap of the rotated factor loadings (items x factors)."""
     load = structure.loadings
     text = [[f"{v:.2f}" for v in row] for row in load.to_numpy()]
-    return _heatmap(load, text, title or "Factor loadings (varimax)", "factor", "item",
-                    "loading", -1, 1, "RdBu")
-
-
-def crosstab_figure(agreement, title: str = "") -> go.Figure:
-    """Heatmap of the cross-table of two segmentations (counts, shaded by row share)."""
-    tab = agreement.crosstab
-    share = tab.div(tab.sum(axis=1), axis=0)
-    text = [[f"{v:,}" for v in row] for row in tab.to_numpy()]
-    return _heatmap(share, text, title or "Rule vs mixture segments", agreement.names[1],
-                    agreement.names[0], "share of row", 0, 1)
+    return heatmap(load, text, title or "Factor loadings (varimax)", "factor", "item",
+                   "loading", -1, 1, "RdBu")

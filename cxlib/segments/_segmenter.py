@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import plotly.graph_objects as go
 from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.metrics import adjusted_rand_score
 from sklearn.mixture import GaussianMixture
@@ -15,6 +16,7 @@ from threadpoolctl import threadpool_limits
 
 from ..checks import check_option, row_numbers, rows_text
 from ..errors import ConvergenceWarning, DataError, ModelError, ParameterError
+from ..plots import heatmap
 from ..results import Result, ci_text
 
 EMOTIONALLY_SATISFIED = "emotionally_satisfied"
@@ -200,11 +202,18 @@ class Agreement(Result):
                 f"(bootstrap {ci_text(self.ci_low, self.ci_high, self.level)}), same segment for "
                 f"{self.same_label_share:.0%} of n = {self.n:,}")
 
-    def plot(self, title: str = ""):
+    def plot(self, title: str = "") -> go.Figure:
         """Heatmap of the cross-table (counts, shaded by row share)."""
-        from ._plots import crosstab_figure
-
         return crosstab_figure(self, title=title)
+
+
+def crosstab_figure(agreement: Agreement, title: str = "") -> go.Figure:
+    """Heatmap of the cross-table of two segmentations (counts, shaded by row share)."""
+    tab = agreement.crosstab
+    share = tab.div(tab.sum(axis=1), axis=0)
+    text = [[f"{v:,}" for v in row] for row in tab.to_numpy()]
+    return heatmap(share, text, title or "Rule vs mixture segments", agreement.names[1],
+                   agreement.names[0], "share of row", 0, 1)
 
 
 def ari_from_table(table: np.ndarray) -> float:
