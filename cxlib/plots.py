@@ -13,14 +13,15 @@ import re
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io._base_renderers import MimetypeRenderer
 
 __all__ = ["TEMPLATE", "interval_bars", "importance_performance", "trend_band",
-           "score_distribution", "ranked_bars", "forest", "heatmap", "escape_label", "escape_labels",
-           "neutralise_markup", "sanitize_figure"]
+           "score_distribution", "ranked_bars", "forest", "heatmap", "escape_label",
+           "escape_labels", "neutralise_markup", "sanitize_figure"]
 
 ALLOWED_TAGS = frozenset({"br", "b", "i", "em", "sup", "sub"})
 """Plotly text tags cxlib's own figures use; kept only when bare (no attributes)."""
@@ -76,6 +77,9 @@ def _sanitize(node: Any) -> Any:
         return {k: (v if "template" in k else _sanitize(v)) for k, v in node.items()}
     if isinstance(node, (list, tuple)):
         return [_sanitize(v) for v in node]
+    if isinstance(node, np.ndarray) and node.dtype.kind in "OUS":  # labels kept as arrays
+        return np.array([_sanitize(v) for v in node.ravel().tolist()],
+                        dtype=object).reshape(node.shape)
     return node
 
 
@@ -249,7 +253,7 @@ def forest(table: pd.DataFrame, label: str, x: str = "estimate", low: str = "ci_
     and a dashed line at ``reference`` (0 for differences, 1 for ratios on a ``log`` axis)."""
     t = table.iloc[::-1]
     fig = go.Figure(go.Scatter(
-        x=t[x], y=t[label].astype(str), mode="markers", marker=dict(size=10, color="#1f5fa8"),
+        x=t[x], y=escape_labels(t[label]), mode="markers", marker=dict(size=10, color="#1f5fa8"),
         error_x=dict(type="data", symmetric=False, array=t[high] - t[x],
                      arrayminus=t[x] - t[low], color="#333"),
         hovertemplate="%{y}: %{x:.3g}<extra></extra>"))
