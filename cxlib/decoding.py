@@ -183,7 +183,7 @@ def _looks_latin(data: bytes, text: str) -> bool:
 
     Either a private-use character (CP932 user-defined rows, or single 0xA0/0xFD-0xFF,
     which are NBSP and ý þ ÿ in Latin-1), or: at least half of the non-ASCII characters
-    are rare in Japanese (see :func:`_rare_class`) and at least 80% of the non-ASCII
+    are rare in Japanese (see :func:`_rare`) and at least 80% of the non-ASCII
     characters of the CP1252 reading are accented letters touching an ASCII letter, or
     usual Latin punctuation (’ “ ” – € £ ° « »).
     """
