@@ -1,19 +1,27 @@
 """Reading the contract tables from disk (Parquet or CSV), validated.
 
 Analysis modules never read files; notebooks call :func:`load_tables` or
-:func:`load_sample` and get DataFrames that meet the data contract.
+:func:`load_sample` and get DataFrames that meet the data contract. CSV text is
+decoded by :func:`cxlib.decoding.decode` (UTF-8, then CP932 unless it reads as
+mojibake) and dates by :func:`cxlib.dates.parse_dates` (one convention per column;
+ambiguous day/month order refused unless declared). What the reader decided is in
+``frame.attrs``: ``encoding``, ``date_formats`` and ``notes``.
 """
 
 from __future__ import annotations
 
+import io as _io
 import json
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from . import paths
-from .checks import check_option, row_numbers, rows_text
+from .checks import check_option
+from .dates import parse_dates
+from .decoding import ENCODINGS, decode
 from .errors import DataError
 from .schema import CONTRACT, date_columns, validate, validate_company
 from .surveyio import read_survey  # survey platform exports (Qualtrics, SurveyMonkey, Forms)
@@ -21,39 +29,45 @@ from .surveyio import read_survey  # survey platform exports (Qualtrics, SurveyM
 __all__ = ["read_table", "load_tables", "load_sample", "load_truth", "load_latent",
            "read_survey", "CSV_ENCODINGS"]
 
-CSV_ENCODINGS = ("utf-8-sig", "cp932")
+CSV_ENCODINGS = ENCODINGS
 """Tried in order; CP932 (Windows Japanese) rather than shift_jis, which fails on ①㈱～."""
 
+DateFormat = str | Mapping[str, str] | None
+"""``'dayfirst'``, ``'monthfirst'`` or a strftime format for every date column, or
+column -> one of those; see :mod:`cxlib.dates`."""
 
-def _read_csv(path: Path, table: str) -> pd.DataFrame:
+
+def _read_csv(path: Path, table: str, encoding: str | None = None,
+              date_format: DateFormat = None) -> pd.DataFrame:
     id_cols = [c for c in CONTRACT[table].columns if c.endswith("_id")]
-    last: UnicodeDecodeError | None = None
-    for encoding in CSV_ENCODINGS:
-        try:
-            frame = pd.read_csv(path, encoding=encoding, dtype=dict.fromkeys(id_cols, str),
-                                keep_default_na=False, na_values=[""])
-            break
-        except UnicodeDecodeError as exc:
-            last = exc
-        except pd.errors.EmptyDataError:
-            raise DataError(f"{path.name}: the file is empty") from None
-        except pd.errors.ParserError as exc:
-            raise DataError(f"{path.name}: cannot parse as CSV ({exc})") from None
-    else:
-        raise DataError(f"{path.name}: not UTF-8 or CP932 text ({last})")
+    text, used = decode(path.read_bytes(), path.name, encoding)
+    try:
+        frame = pd.read_csv(_io.StringIO(text), dtype=dict.fromkeys(id_cols, str),
+                            keep_default_na=False, na_values=[""])
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path.name}: the file is empty") from None
+    except pd.errors.ParserError as exc:
+        raise DataError(f"{path.name}: cannot parse as CSV ({exc})") from None
+    formats: dict[str, str] = {}
+    notes: list[str] = []
     for col in date_columns(table):
         if col in frame.columns:
-            parsed = pd.to_datetime(frame[col], errors="coerce", format="mixed")
-            bad = parsed.isna() & frame[col].notna()
-            if bad.any():
-                raise DataError(f"{path.name}: column {col!r} has {int(bad.sum())} values that are "
-                                f"not dates (rows {rows_text(row_numbers(bad))})")
-            frame[col] = parsed
+            declared = date_format.get(col) if isinstance(date_format, Mapping) else date_format
+            reading = parse_dates(frame[col], col, path.name, declared)
+            frame[col] = reading.values
+            formats[col] = reading.convention
+            notes.append(f"dates {reading.note}")
+    frame.attrs.update(encoding=used, date_formats=formats, notes=notes)
     return frame
 
 
-def read_table(path: Path | str, table: str, validate_contract: bool = True) -> pd.DataFrame:
-    """Read one contract table from ``.parquet`` or ``.csv`` and validate it."""
+def read_table(path: Path | str, table: str, validate_contract: bool = True,
+               encoding: str | None = None, date_format: DateFormat = None) -> pd.DataFrame:
+    """Read one contract table from ``.parquet`` or ``.csv`` and validate it.
+
+    For CSV, ``encoding`` None tries UTF-8 then CP932 (see :mod:`cxlib.decoding`);
+    ``date_format`` is needed only when day and month order is ambiguous.
+    """
     path = Path(path)
     check_option("table", table, CONTRACT, where="read_table")
     if not path.exists():
@@ -61,15 +75,24 @@ def read_table(path: Path | str, table: str, validate_contract: bool = True) -> 
     if path.suffix == ".parquet":
         frame = pd.read_parquet(path)
     elif path.suffix in (".csv", ".txt"):
-        frame = _read_csv(path, table)
+        frame = _read_csv(path, table, encoding, date_format)
     else:
         raise DataError(f"{path.name}: unsupported file type {path.suffix!r} (use .parquet or .csv)")
-    return validate(frame, table, source=path.name) if validate_contract else frame
+    if not validate_contract:
+        return frame
+    attrs = dict(frame.attrs)
+    frame = validate(frame, table, source=path.name)
+    frame.attrs.update(attrs)
+    return frame
 
 
-def load_tables(data_dir: Path | str, tables: tuple[str, ...] = tuple(CONTRACT)
+def load_tables(data_dir: Path | str, tables: tuple[str, ...] = tuple(CONTRACT),
+                encoding: str | None = None, date_format: DateFormat = None
                 ) -> dict[str, pd.DataFrame]:
-    """Read ``<table>.parquet`` (or ``.csv``) for each table in ``data_dir``; validate all."""
+    """Read ``<table>.parquet`` (or ``.csv``) for each table in ``data_dir``; validate all.
+
+    ``encoding`` and ``date_format`` apply to CSV files (see :func:`read_table`).
+    """
     folder = Path(data_dir)
     out: dict[str, pd.DataFrame] = {}
     sources: dict[str, str] = {}
@@ -79,7 +102,8 @@ def load_tables(data_dir: Path | str, tables: tuple[str, ...] = tuple(CONTRACT)
         if found is None:
             raise DataError(f"{folder}: no {name}.parquet or {name}.csv "
                             "(for the sample data run `make data`)")
-        out[name] = read_table(found, name, validate_contract=False)
+        out[name] = read_table(found, name, validate_contract=False, encoding=encoding,
+                               date_format=date_format)
         sources[name] = found.name
     return validate_company(out, sources)
 

@@ -6,10 +6,15 @@ header rows), a Google Forms CSV, or a plain CSV / TSV / Parquet / Excel file, a
 returns a DataFrame whose columns carry the contract's names where known
 (``response_id``, ``response_date``, ``nps`` ...; other columns are kept as they
 were). Metadata travel in ``frame.attrs``: ``platform``, ``encoding``,
-``questions`` (column -> question text, for labels), ``source``.
+``questions`` (column -> question text, for labels), ``source``, ``date_formats``
+(column -> convention used) and ``notes`` (what the reader decided, in sentences).
 
 Text is decoded as UTF-8 (with or without BOM), UTF-16 (Qualtrics TSV) or CP932
-(Japanese Excel), never with replacement characters. Score columns are
+(Japanese Excel), never with replacement characters, and CP932 only when it does not
+read as mojibake (:mod:`cxlib.decoding`). Dates are read with one convention per
+column; day-first versus month-first is inferred only from evidence, else declared
+(:mod:`cxlib.dates`). Title rows above the header (an Excel export's merged title
+cell) are skipped and noted in ``frame.attrs["notes"]``. Score columns are
 NFKC-normalised (full-width ``１０`` -> ``10``) and labelled answers
 ("10 - 非常に薦めたい", "0 = Not at all likely") keep their number. Problems raise
 one :class:`~cxlib.errors.DataError` naming the file, the column and the rows
@@ -23,6 +28,7 @@ import io as _io
 import re
 import unicodedata
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,13 +36,14 @@ import numpy as np
 import pandas as pd
 
 from .checks import check_option, row_numbers, rows_text
+from .dates import parse_dates
+from .decoding import decode, delimiter
 from .errors import DataError
 from .vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
 
 __all__ = ["read_survey", "read_export", "PLATFORMS", "SCORE_SCALES", "parse_scores"]
 
 PLATFORMS = ("qualtrics", "surveymonkey", "google_forms", "csv", "parquet", "excel")
-ENCODINGS = ("utf-8-sig", "cp932")
 
 SCORE_SCALES: dict[str, tuple[int, int]] = {
     "nps": (0, 10), "csat": (1, 5), "ces": (1, 7), "expectation_met": (1, 5),
@@ -66,48 +73,36 @@ def _key(name: str) -> str:
 
 # -- decoding and raw rows -----------------------------------------------------------------
 
-def _decode(data: bytes, name: str, encoding: str | None) -> tuple[str, str]:
-    if encoding is not None:
-        try:
-            return data.decode(encoding), encoding
-        except (UnicodeDecodeError, LookupError) as exc:
-            raise DataError(f"{name}: cannot decode as {encoding} ({exc})") from None
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16"), "utf-16"
-    for enc in ENCODINGS:
-        try:
-            return data.decode(enc), enc
-        except UnicodeDecodeError:
-            continue
-    raise DataError(f"{name}: not UTF-8, UTF-16 or CP932 text; give encoding= "
-                    "(e.g. encoding='cp932' or 'euc-jp')")
-
-
-def _delimiter(first_line: str, suffix: str) -> str:
-    if suffix in (".tsv", ".tab"):
-        return "\t"
-    counts = {d: first_line.count(d) for d in (",", "\t", ";")}
-    best = max(counts, key=counts.get)  # type: ignore[arg-type]
-    return best if counts[best] else ","
-
-
-def _text_rows(text: str, name: str, suffix: str) -> list[list[str]]:
+def _text_rows(text: str, name: str, suffix: str) -> tuple[list[str], list[list[str]]]:
+    """Title lines (see :func:`_skip_titles`) and the rows below them, padded to one width."""
     text = text.lstrip("\ufeff")
     if not text.strip():
         raise DataError(f"{name}: the file is empty")
-    sep = _delimiter(text.split("\n", 1)[0], suffix)
+    sep = delimiter(text.split("\n", 1)[0], suffix)
     try:
         rows = [r for r in csv.reader(_io.StringIO(text, newline=""), delimiter=sep) if r]
     except csv.Error as exc:
         raise DataError(f"{name}: cannot parse as delimited text ({exc})") from None
+    titles, rows = _skip_titles(rows)
     width = len(rows[0])
-    ragged = [i + 1 for i, r in enumerate(rows) if len(r) != width
+    ragged = [i + 1 + len(titles) for i, r in enumerate(rows) if len(r) != width
               and not (len(r) > width and not any(c.strip() for c in r[width:]))]
     if ragged:
         raise DataError(f"{name}: {len(ragged)} lines do not have the header's {width} fields "
                         f"(lines {rows_text(ragged)}); "
                         "check the separator and quoting")
-    return [r[:width] + [""] * (width - len(r)) for r in rows]
+    return titles, [r[:width] + [""] * (width - len(r)) for r in rows]
+
+
+def _skip_titles(rows: list[list[str]]) -> tuple[list[str], list[list[str]]]:
+    """Leading rows with at most one filled cell above a wider header: a report title
+    (in Excel often one cell merged across the header), a date line, blank rows."""
+    k = 0
+    while k < len(rows) and sum(1 for c in rows[k] if c.strip()) <= 1:
+        k += 1
+    if k == len(rows):  # a one-column file: nothing is a title
+        return [], rows
+    return [next((c.strip() for c in r if c.strip()), "") for r in rows[:k]], rows[k:]
 
 
 def _excel_rows(path: Path) -> list[list[str]]:
@@ -127,7 +122,7 @@ def _excel_rows(path: Path) -> list[list[str]]:
                 row.append("")
             elif isinstance(v, float) and v.is_integer():
                 row.append(str(int(v)))
-            elif isinstance(v, pd.Timestamp):
+            elif isinstance(v, datetime):
                 row.append(v.isoformat(sep=" "))
             else:
                 row.append(str(v))
@@ -225,9 +220,12 @@ def parse_scores(values: pd.Series, column: str = "score", scale: tuple[int, int
                      index=values.index, name=values.name)
 
 
-def _load_mapping(mapping: Mapping[str, str] | str | Path | None, name: str) -> dict[str, str]:
+def _load_mapping(mapping: Mapping[str, str] | str | Path | None, name: str
+                  ) -> tuple[dict[str, str], str | None]:
+    """Export column -> contract column pairs, and a ``date_format`` given beside them."""
     if mapping is None:
-        return {}
+        return {}, None
+    date_format = None
     if isinstance(mapping, (str, Path)):
         import yaml
 
@@ -238,11 +236,16 @@ def _load_mapping(mapping: Mapping[str, str] | str | Path | None, name: str) -> 
             loaded = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
         except yaml.YAMLError as exc:
             raise DataError(f"{path.name}: not valid YAML ({exc})") from None
+        if isinstance(loaded, dict):
+            loaded = dict(loaded)
+            date_format = loaded.pop("date_format", None)
         mapping = loaded.get("columns", loaded) if isinstance(loaded, dict) else None
         if not isinstance(mapping, dict):
             raise DataError(f"{path.name}: expected 'export column: contract column' pairs "
-                            "(optionally under 'columns:')")
-    return {str(k): str(v) for k, v in mapping.items()}
+                            "(optionally under 'columns:', with 'date_format:' beside)")
+    pairs = {str(k): str(v) for k, v in mapping.items()}
+    date_format = pairs.pop("date_format", date_format)
+    return pairs, None if date_format is None else str(date_format)
 
 
 def _apply_mapping(frame: pd.DataFrame, questions: dict[str, str], mapping: dict[str, str],
@@ -275,7 +278,7 @@ def _apply_mapping(frame: pd.DataFrame, questions: dict[str, str], mapping: dict
     return out
 
 
-def _finish(frame: pd.DataFrame, name: str) -> pd.DataFrame:
+def _finish(frame: pd.DataFrame, name: str, date_format: str | None = None) -> pd.DataFrame:
     """Contract types for the columns present: text ids, dates, whole-number scores.
 
     Exports without a response id (Google Forms) get ``<file stem>-<row>`` ids.
@@ -296,13 +299,10 @@ def _finish(frame: pd.DataFrame, name: str) -> pd.DataFrame:
                             f"(rows {shown})")
     if "response_date" in frame.columns and not pd.api.types.is_datetime64_any_dtype(
             frame["response_date"].dtype):
-        text = frame["response_date"].astype("string").str.strip().replace("", pd.NA)
-        parsed = pd.to_datetime(text, errors="coerce", format="mixed")
-        bad = parsed.isna() & text.notna()
-        if bad.any():
-            raise DataError(f"{name}: column 'response_date' has {int(bad.sum())} values that are "
-                            f"not dates (rows {rows_text(row_numbers(bad))})")
-        frame["response_date"] = parsed.astype("datetime64[ns]")
+        reading = parse_dates(frame["response_date"], "response_date", name, date_format)
+        frame["response_date"] = reading.values.astype("datetime64[ns]")
+        frame.attrs["date_formats"] = {"response_date": reading.convention}
+        frame.attrs.setdefault("notes", []).append(f"dates {reading.note}")
     for col, scale in SCORE_SCALES.items():
         if col in frame.columns:
             frame[col] = parse_scores(frame[col], col, scale, name)
@@ -318,8 +318,8 @@ def read_export(path: str | Path, platform: str | None = None, encoding: str | N
     """The answers of an export as typed, header rows removed, nothing renamed or parsed.
 
     Every cell is text (or None); ``attrs`` carry ``platform`` (detected unless given),
-    ``encoding`` and ``questions`` (column -> question text). :func:`read_survey` builds on
-    it; ``cxlib.dataset`` uses it to inspect exports.
+    ``encoding``, ``questions`` (column -> question text) and ``notes`` (title rows skipped).
+    :func:`read_survey` builds on it; ``cxlib.dataset`` uses it to inspect exports.
     """
     path = Path(path)
     name = path.name
@@ -330,6 +330,7 @@ def read_export(path: str | Path, platform: str | None = None, encoding: str | N
         raise DataError(f"{name}: the file is empty")
     suffix = path.suffix.lower()
     used_encoding: str | None = None
+    notes: list[str] = []
     if platform == "parquet" or (platform is None and suffix == ".parquet"):
         try:
             frame = pd.read_parquet(path)
@@ -341,14 +342,19 @@ def read_export(path: str | Path, platform: str | None = None, encoding: str | N
         detected, questions = "parquet", {c: c for c in frame.columns}
     else:
         if platform == "excel" or suffix in (".xlsx", ".xlsm", ".xls"):
-            rows = _excel_rows(path)
+            titles, rows = _skip_titles(_excel_rows(path))
         else:
-            text, used_encoding = _decode(path.read_bytes(), name, encoding)
-            rows = _text_rows(text, name, suffix)
+            text, used_encoding = decode(path.read_bytes(), name, encoding,
+                                         layout=lambda records: _layout(records, platform))
+            titles, rows = _text_rows(text, name, suffix)
+        if titles:
+            shown = ", ".join(repr(t) for t in titles if t) or "blank"
+            notes.append(f"skipped {len(titles)} title row(s) above the header: {shown}")
         detected = platform if platform not in (None, "excel") else _detect(rows)
         names, questions, data = _header(rows, detected, name)
         names = [n.strip().lstrip("\ufeff") for n in names]
         questions = {n.strip().lstrip("\ufeff"): q for n, q in questions.items()}
+        names, data = _drop_unnamed(names, data, name, len(titles) + len(rows) - len(data))
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise DataError(f"{name}: duplicated column names {dupes}; rename them or map them")
@@ -359,28 +365,71 @@ def read_export(path: str | Path, platform: str | None = None, encoding: str | N
         if platform == "excel" or suffix in (".xlsx", ".xlsm", ".xls"):
             detected = detected if detected != "csv" else "excel"
     frame.attrs.update(platform=detected, encoding=used_encoding, source=name,
-                       questions=questions)
+                       questions=questions, notes=notes)
     return frame
 
 
 def read_survey(path: str | Path, platform: str | None = None, encoding: str | None = None,
-                mapping: Mapping[str, str] | str | Path | None = None) -> pd.DataFrame:
+                mapping: Mapping[str, str] | str | Path | None = None,
+                date_format: str | None = None) -> pd.DataFrame:
     """Read a survey export into the contract's names (see the module docstring).
 
     ``platform``: one of :data:`PLATFORMS`, or None to detect it from the file.
-    ``encoding``: None tries UTF-8 (BOM or not), UTF-16 (by BOM), then CP932.
+    ``encoding``: None tries UTF-8 (BOM or not), UTF-16 (by BOM), then CP932 (refused
+    when it reads as mojibake); a name (``'latin-1'``, ``'cp1252'``...) is used as given.
     ``mapping``: dict or YAML file, export column (field id or question text) ->
-    contract column, e.g. ``{"Q1": "nps", "Q2_TEXT": "verbatim"}``.
+    contract column, e.g. ``{"Q1": "nps", "Q2_TEXT": "verbatim"}``; it may carry a
+    ``date_format`` key instead of the argument.
+    ``date_format``: ``'dayfirst'``, ``'monthfirst'`` or a strftime format for
+    ``response_date``; needed only when the dates are ambiguous (see :mod:`cxlib.dates`).
     """
+    name = Path(path).name
+    pairs, mapped_format = _load_mapping(mapping, name)
+    if date_format is not None and mapped_format is not None and date_format != mapped_format:
+        raise DataError(f"{name}: date_format given twice: {date_format!r} and "
+                        f"{mapped_format!r} in the mapping")
+    date_format = date_format or mapped_format
     frame = read_export(path, platform, encoding)
-    name, detected, used_encoding = (frame.attrs["source"], frame.attrs["platform"],
-                                     frame.attrs["encoding"])
-    frame = _apply_mapping(frame, frame.attrs["questions"], _load_mapping(mapping, name), name)
+    detected, used_encoding, notes = (frame.attrs["platform"], frame.attrs["encoding"],
+                                      frame.attrs["notes"])
+    frame = _apply_mapping(frame, frame.attrs["questions"], pairs, name)
     questions = frame.attrs["questions"]
-    frame = _finish(frame, name)
+    frame = _finish(frame, name, date_format)
     frame.attrs.update(platform=detected, encoding=used_encoding, source=name,
-                       questions=questions)
+                       questions=questions, notes=notes + frame.attrs.get("notes", []))
     return frame
+
+
+def _layout(records: list[list[str]], platform: str | None) -> tuple[int, list[str]]:
+    """Header records (titles included) and column names, as :func:`read_survey` reads them."""
+    titles, rows = _skip_titles(records)
+    detected = platform if platform not in (None, "excel", "parquet") else _detect(rows)
+    names, _, data = _header(rows, detected, "")
+    return len(records) - len(data), names
+
+
+def _drop_unnamed(names: list[str], data: list[list[str]], name: str, n_header: int
+                  ) -> tuple[list[str], list[list[str]]]:
+    """Drop columns with no name and no answers; a column with answers but no name is an error."""
+    unnamed = [j for j, n in enumerate(names) if not n]
+    filled = [j for j in unnamed if any(r[j].strip() for r in data)]
+    if filled:
+        cols = ", ".join(_column_letter(j) for j in filled[:5])
+        raise DataError(f"{name}: {len(filled)} column(s) with answers have no name in the "
+                        f"header (line {n_header}, column(s) {cols}); name them in the export "
+                        "or remove them")
+    keep = [j for j in range(len(names)) if j not in set(unnamed)]
+    return [names[j] for j in keep], [[r[j] for j in keep] for r in data]
+
+
+def _column_letter(j: int) -> str:
+    """0 -> 'A', 26 -> 'AA' (as Excel names columns)."""
+    letters = ""
+    j += 1
+    while j:
+        j, r = divmod(j - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
 
 
 def question_labels(frame: pd.DataFrame) -> dict[str, Any]:

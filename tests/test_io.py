@@ -126,7 +126,7 @@ def test_qualtrics_tsv_utf16_and_question_text_mapping(tmp_path):
 
 def test_surveymonkey_csv_two_header_rows_and_labelled_answers(tmp_path):
     path = _write(tmp_path / "monkey.csv", _surveymonkey_rows(), encoding="utf-8-sig")
-    frame = read_survey(path, mapping=SM_MAPPING)
+    frame = read_survey(path, mapping=SM_MAPPING, date_format="monthfirst")
     assert frame.attrs["platform"] == "surveymonkey" and frame.attrs["encoding"] == "utf-8-sig"
     assert not any("\ufeff" in c for c in frame.columns)
     _same(frame)
@@ -134,7 +134,7 @@ def test_surveymonkey_csv_two_header_rows_and_labelled_answers(tmp_path):
 
 def test_surveymonkey_xlsx(tmp_path):
     path = _to_xlsx(_surveymonkey_rows(), tmp_path / "monkey.xlsx")
-    frame = read_survey(path, mapping=SM_MAPPING)
+    frame = read_survey(path, mapping=SM_MAPPING, date_format="monthfirst")
     assert frame.attrs["platform"] == "surveymonkey"
     _same(frame)
 
