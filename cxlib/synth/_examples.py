@@ -28,6 +28,8 @@ from typing import Any
 
 import numpy as np
 
+from .. import paths
+
 __all__ = ["write_examples", "EXAMPLES", "generated_files"]
 
 EXAMPLES = ("survey_only", "crm_only", "surveymonkey_crm")
@@ -450,7 +452,8 @@ def write_examples(out_dir: Path | str, seed: int = 0) -> list[Path]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m cxlib.synth._examples",
                                      description="Write the example datasets (data/examples).")
-    parser.add_argument("--out", default="data/examples", help="folder to write into")
+    parser.add_argument("--out", default=str(paths.DATA_DIR / "examples"),
+                        help="folder to write into (default: data/examples)")
     parser.add_argument("--seed", type=int, default=0, help="random seed")
     args = parser.parse_args(argv)
     for path in write_examples(args.out, args.seed):
