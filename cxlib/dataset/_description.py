@@ -122,15 +122,25 @@ class Tables(_Model):
             src = getattr(self, name)
             if name != "responses" and src is not None and src.kind == "survey":
                 raise ValueError(f"{name}: kind 'survey' is for the responses table only")
-            if name != "responses" and src is not None and src.join is not None:
-                raise ValueError(f"{name}: 'join' is for the responses table only")
-        if self.responses is not None and self.responses.join is not None:
-            if self.customers is None:
-                raise ValueError("responses.join links answers to the customers table; "
-                                 "name one under tables.customers")
-            if "customer_id" in self.responses.columns.values():
-                raise ValueError("responses: map a customer_id column or use 'join', not both")
+        problem = self._join_problem()
+        if problem:
+            raise ValueError(problem)
         return self
+
+    def _join_problem(self) -> str | None:
+        """Why ``join`` cannot apply as written, or None."""
+        for name in TABLES:
+            src = getattr(self, name)
+            if name != "responses" and src is not None and src.join is not None:
+                return f"{name}: 'join' is for the responses table only"
+        if self.responses is None or self.responses.join is None:
+            return None
+        if self.customers is None:
+            return ("responses.join links answers to the customers table; name one under "
+                    "tables.customers")
+        if "customer_id" in self.responses.columns.values():
+            return "responses: map a customer_id column or use 'join', not both"
+        return None
 
     def named(self) -> dict[str, TableSource]:
         return {n: getattr(self, n) for n in TABLES if getattr(self, n) is not None}
