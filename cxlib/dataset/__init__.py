@@ -19,8 +19,8 @@ from pathlib import Path
 import pandas as pd
 
 from ._description import (
-    DESCRIPTION_FILE, TABLES, CesScore, CsatScore, Dataset, Item, Labels, NpsScore, RatingScore,
-    Scores, TableSource, Tables, load_description, parse_description, sample_items,
+    DESCRIPTION_FILE, TABLES, CesScore, CsatScore, Dataset, Item, Join, Labels, NpsScore,
+    RatingScore, Scores, TableSource, Tables, load_description, parse_description, sample_items,
 )
 from ._init import init_description, inspect_folder, write_description
 from ._load import load_tables, resolve_sources
@@ -28,7 +28,8 @@ from ._load import load_tables, resolve_sources
 __all__ = ["Dataset", "load_description", "parse_description", "open_dataset",
            "init_description", "write_description", "inspect_folder", "resolve_sources",
            "load_tables", "DESCRIPTION_FILE", "TABLES", "TableSource", "Tables", "Scores",
-           "NpsScore", "CsatScore", "CesScore", "RatingScore", "Item", "Labels", "sample_items"]
+           "NpsScore", "CsatScore", "CesScore", "RatingScore", "Item", "Join", "Labels",
+           "sample_items"]
 
 
 def open_dataset(path: Path | str | Dataset | None = None) -> dict[str, pd.DataFrame]:

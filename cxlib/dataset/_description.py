@@ -48,6 +48,19 @@ Scale = Annotated[tuple[int, int], AfterValidator(_check_scale)]
 """[lowest, highest] whole-number answer."""
 
 
+class Join(_Model):
+    """Answers linked to customers by another key than ``customer_id`` (e.g. an e-mail).
+
+    At load each answer's ``survey_column`` is looked up in the customers'
+    ``customers_column`` (spaces, width and case ignored) and replaced by that customer's
+    ``customer_id``; both key columns are then dropped, so the key (often personal data)
+    never reaches a report. Column names are those after ``columns`` mapping.
+    """
+
+    survey_column: str
+    customers_column: str
+
+
 class TableSource(_Model):
     """Where one contract table comes from."""
 
@@ -68,6 +81,8 @@ class TableSource(_Model):
     fill: dict[str, str | int | float | bool] = Field(default_factory=dict)
     """Contract column -> one value for every row, for columns the file lacks
     (e.g. ``survey_type: relationship``)."""
+    join: Join | None = None
+    """Responses only: link answers to customers by another key (see :class:`Join`)."""
 
     @field_validator("columns")
     @classmethod
@@ -107,7 +122,25 @@ class Tables(_Model):
             src = getattr(self, name)
             if name != "responses" and src is not None and src.kind == "survey":
                 raise ValueError(f"{name}: kind 'survey' is for the responses table only")
+        problem = self._join_problem()
+        if problem:
+            raise ValueError(problem)
         return self
+
+    def _join_problem(self) -> str | None:
+        """Why ``join`` cannot apply as written, or None."""
+        for name in TABLES:
+            src = getattr(self, name)
+            if name != "responses" and src is not None and src.join is not None:
+                return f"{name}: 'join' is for the responses table only"
+        if self.responses is None or self.responses.join is None:
+            return None
+        if self.customers is None:
+            return ("responses.join links answers to the customers table; name one under "
+                    "tables.customers")
+        if "customer_id" in self.responses.columns.values():
+            return "responses: map a customer_id column or use 'join', not both"
+        return None
 
     def named(self) -> dict[str, TableSource]:
         return {n: getattr(self, n) for n in TABLES if getattr(self, n) is not None}

@@ -72,6 +72,7 @@ EMOTIONAL_WORDS = ("trust", "valued", "proud", "pride", "attach", "miss", "love"
 HARD_WORDS = ("effort", "hard", "difficult", "手間", "苦労", "大変", "面倒")
 EASY_WORDS = ("easy", "簡単", "容易", "スムーズ")
 SCORES = ("nps", "csat", "ces", "expectation_met")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
 @dataclass
@@ -92,6 +93,7 @@ class FileFinding:
     notes: list[str] = field(default_factory=list)
     todo: list[str] = field(default_factory=list)
     error: str | None = None
+    emails: list[str] = field(default_factory=list)  # columns holding e-mail addresses
 
 
 def _norm(text: str) -> str:
@@ -231,6 +233,20 @@ def _survey_scores(finding: FileFinding, frame: pd.DataFrame) -> None:
                                "guessed": construct is not None}
 
 
+def _email_columns(frame: pd.DataFrame) -> list[str]:
+    """Text columns whose answers are (at least 90% of the first 1,000) e-mail addresses."""
+    out = []
+    for col in frame.columns:
+        if not (frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col].dtype)):
+            continue
+        text = frame[col].dropna().head(1000).map(
+            lambda v: unicodedata.normalize("NFKC", str(v)).strip())
+        text = text[text != ""]
+        if len(text) and text.str.match(_EMAIL).mean() >= 0.9:
+            out.append(col)
+    return out
+
+
 def inspect_file(path: Path) -> FileFinding:
     """Platform, encoding, columns and guessed role of one file (read only)."""
     finding = FileFinding(path)
@@ -244,6 +260,7 @@ def inspect_file(path: Path) -> FileFinding:
     finding.questions = {k: v for k, v in frame.attrs.get("questions", {}).items() if v != k}
     finding.rows, finding.columns = len(frame), list(frame.columns)
     _classify(finding, frame)
+    finding.emails = [c for c in _email_columns(frame) if c not in finding.mapping]
     return finding
 
 
@@ -346,9 +363,18 @@ def init_description(folder: Path | str) -> str:
             if "response_date" not in have:
                 todo.append("responses: could not guess the answer date column "
                             "(map one to response_date)")
-            if "customer_id" not in have:
+            linked = groups.get("customers", [None])[0]
+            if first.emails and linked is not None and linked.emails \
+                    and "customer_id" not in have:
+                lines.append(f"    join: {{survey_column: {_q(first.emails[0])}, "
+                             f"customers_column: {_q(linked.emails[0])}}}  # e-mails -> "
+                             "customer ids at load; both e-mail columns dropped")
+            elif "customer_id" not in have:
                 lines.append("    # no customer id: sections that follow customers "
                              "(churn, KPI model) will be skipped")
+            if first.emails and (linked is None or not linked.emails):
+                lines.append(f"    # personal data: {', '.join(map(repr, first.emails))} "
+                             "hold e-mail addresses (kept as they are; mask before showing)")
             if "survey_type" not in have:
                 lines.append("    # fill: {survey_type: relationship}  # uncomment for a "
                              "periodic (relationship) survey")

@@ -9,6 +9,9 @@ Decisions, documented in ``docs/own-data.md``:
   scores always read "higher is better / easier"; ``frame.attrs["reversed"]`` names them;
 - a responses table without ``weight`` gets weight 1 (unweighted), named in
   ``frame.attrs["filled"]``;
+- ``responses.join`` (a key such as an e-mail) is replaced by the matching customer's
+  ``customer_id`` and the key columns of both tables are dropped (never shown: errors give
+  rows, not keys);
 - only the contract columns present are checked (absent optional data is not an error),
   each score on its scale; every problem of every table is reported in one DataError.
 """
@@ -16,6 +19,7 @@ Decisions, documented in ``docs/own-data.md``:
 from __future__ import annotations
 
 import glob as _glob
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +31,7 @@ from ..errors import DataError
 from ..io import CSV_ENCODINGS, read_table
 from ..schema import CONTRACT, as_numbers, date_columns, unknown_customers, validate
 from ..surveyio import parse_scores, read_survey
-from ._description import TABLES, Dataset, TableSource, _nearest
+from ._description import TABLES, Dataset, Join, TableSource, _nearest
 
 __all__ = ["load_tables", "resolve_sources"]
 
@@ -282,6 +286,54 @@ def _read(table: str, src: TableSource, files: list[Path], dataset: Dataset) -> 
     return frame
 
 
+def _key(values: pd.Series) -> pd.Series:
+    """Join keys compared without width, case or surrounding spaces; blanks are missing."""
+    text = values.map(lambda v: None if v is None or v is pd.NA or (
+        isinstance(v, float) and np.isnan(v)) else unicodedata.normalize("NFKC", str(v))
+        .strip().casefold() or None)
+    return text.astype("string")
+
+
+def _join(responses: pd.DataFrame, customers: pd.DataFrame, join: Join, name: str,
+          customers_name: str) -> pd.DataFrame:
+    """``join.survey_column`` replaced by the customers' ``customer_id``; the key dropped."""
+    for frame, col, where in ((responses, join.survey_column, name),
+                              (customers, join.customers_column, customers_name)):
+        if col not in frame.columns:
+            raise DataError(f"{where}: join column {col!r} not found"
+                            f"{_nearest(col, map(str, frame.columns))}")
+    if "customer_id" in responses.columns:
+        raise DataError(f"{name}: has a 'customer_id' column and a join on "
+                        f"{join.survey_column!r}; use one of them")
+    if "customer_id" not in customers.columns:
+        raise DataError(f"{customers_name}: the join needs a 'customer_id' column")
+    known = _key(customers[join.customers_column])
+    dup = (known.duplicated(keep=False) & known.notna()).to_numpy()
+    if dup.any():  # rows only: the keys are personal data
+        raise DataError(f"{customers_name}: join column {join.customers_column!r} has "
+                        f"{int(dup.sum())} values shared by several customers "
+                        f"(rows {rows_text(row_numbers(dup))})")
+    ids = pd.Series(customers["customer_id"].to_numpy(), index=known.to_numpy())
+    ids = ids[known.notna().to_numpy()]
+    keys = _key(responses[join.survey_column])
+    found = keys.map(ids).astype("string")
+    unmatched = found.isna().to_numpy()
+    if unmatched.any():
+        raise DataError(f"{name}: {int(unmatched.sum())} answers whose {join.survey_column!r} "
+                        f"matches no {join.customers_column!r} of the customers table, or is "
+                        f"empty (rows {rows_text(row_numbers(unmatched))})")
+    attrs = dict(responses.attrs)
+    out = responses.drop(columns=[join.survey_column])
+    out.insert(min(1, out.shape[1]), "customer_id", found.to_numpy())
+    attrs["questions"] = {k: v for k, v in attrs.get("questions", {}).items()
+                          if k != join.survey_column}
+    attrs["columns_from"] = {**attrs.get("columns_from", {}), "customer_id":
+                             f"{join.survey_column} (joined on customers."
+                             f"{join.customers_column})"}
+    out.attrs = attrs
+    return out
+
+
 def load_tables(dataset: Dataset) -> dict[str, pd.DataFrame]:
     """The contract tables the description names and the folder holds, read, typed and
     validated (present columns, the dataset's scales); one DataError lists every problem."""
@@ -292,11 +344,22 @@ def load_tables(dataset: Dataset) -> dict[str, pd.DataFrame]:
         try:
             frame = _read(table, src, files, dataset)
             sources[table] = frame.attrs["source"]
+            if src.join is not None:
+                if "customers" not in tables:
+                    continue  # the customers table failed: its problem is listed
+                frame = _join(frame, tables["customers"], src.join, sources[table],
+                              sources["customers"])
             validate(frame, table, sources[table], present_only=True, scales=dataset.scales())
         except DataError as exc:
             problems.append(str(exc))
             continue
         tables[table] = frame
+    responses = dataset.tables.responses if dataset.tables is not None else None
+    join = responses.join if responses is not None else None
+    customers = tables.get("customers")
+    if join is not None and customers is not None and join.customers_column in customers:
+        tables["customers"] = customers.drop(columns=[join.customers_column])
+        tables["customers"].attrs = customers.attrs  # the key never leaves the loader
     if not problems:
         problems = unknown_customers(
             {k: v for k, v in tables.items() if "customer_id" in v.columns}, sources)
