@@ -211,7 +211,8 @@ def test_ph_test_default_is_km_per_design_column(r_fits):
     fit = r_fits["lung"]
     assert fit.ph_test["term"].tolist() == ["age", "sex", "ph.ecog"]
     pd.testing.assert_frame_equal(fit.ph_test, fit.ph("km", terms=False).table.iloc[:3])
-    assert fit.ph("rank").transform == "rank" and "global chi2 = 4.46 on 3 df" in fit.ph().headline()
+    assert fit.ph("rank").transform == "rank"
+    assert "global chi2 = 4.46 on 3 df" in fit.ph().headline()
 
 
 def test_scaled_schoenfeld_residuals_match_r(r_fits):
@@ -289,3 +290,15 @@ def test_kaplan_meier_matches_r_and_has_no_interval_at_zero(data, by):
         zero = km["survival"] == 0
         assert zero.sum() == 2 and km.loc[zero, ["ci_low", "ci_high"]].isna().all().all()
         assert km.loc[~zero, ["ci_low", "ci_high"]].notna().all().all()
+
+
+def test_concordance_bad_input_is_named():
+    frame = pd.DataFrame({"duration": [1.0, 2.0, 3.0], "event": [1, 0, 1],
+                          "score": [0.5, "high", None]})
+    with pytest.raises(DataError, match="'score'.*rows 2"):
+        sv.concordance(frame, "score")
+    with pytest.raises(DataError, match="'nope' not found"):
+        sv.concordance(frame, "nope")
+    with pytest.warns(UserWarning, match="1 rows with an empty 'score'"):
+        got = sv.concordance(frame.assign(score=[0.5, 0.1, None]), "score")
+    assert got.n == 2 and got.estimate == 1.0

@@ -145,8 +145,9 @@ def kaplan_meier(frame: pd.DataFrame, duration: str = "duration", event: str = "
     """Kaplan-Meier survival per group, one row per event time.
 
     Columns ``[by], time, survival, ci_low, ci_high, at_risk, events``; the interval is
-    pointwise log-log (exponential Greenwood) at ``level``, empty (NaN) where survival is 0. Groups with fewer than 30
-    customers raise a :class:`SmallSampleWarning`. ``attrs["n"]`` holds n per group.
+    pointwise log-log (exponential Greenwood) at ``level``, empty (NaN) where survival is 0
+    (as R). Groups with fewer than 30 customers raise a :class:`SmallSampleWarning`.
+    ``attrs["n"]`` holds n per group.
     """
     t, e = _check_survival(frame, duration, event, "kaplan_meier")
     z = z_value(level)

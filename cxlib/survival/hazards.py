@@ -63,7 +63,8 @@ class CoxResult(Result):
 
     def summary(self) -> pd.DataFrame:
         """Hazard ratios with intervals and p, each term's proportional-hazards p
-        (``ph_p_value``, R ``cox.zph`` score test, km time) and the reference level of its column."""
+        (``ph_p_value``, R ``cox.zph`` score test, km time) and the reference level of its
+        column."""
         ph = self.ph_test.set_index("term")["p_value"]
         ref = {f"{col}[": level for col, level in self.reference.items()}
         out = self.hazard_ratios.copy()

@@ -19,13 +19,15 @@ Pairs are counted in O(n log^2 n) by a vectorised merge sort over the time order
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..errors import DataError, ModelError
+from ..checks import row_numbers, rows_text
+from ..errors import DataError, ModelError, SmallSampleWarning
 from ..metrics import z_value
 from ..results import Result, ci_text
 from .curves import _check_survival
@@ -193,10 +195,19 @@ def concordance(frame: pd.DataFrame, score: str, duration: str = "duration",
     for col in [score] + ([strata] if strata else []):
         if col not in frame.columns:
             raise DataError(f"concordance: column {col!r} not found")
-    x = pd.to_numeric(frame[score], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    raw = frame[score]
+    x = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = raw.notna().to_numpy() & ~np.isfinite(x)
+    if bad.any():
+        raise DataError(f"concordance: column {score!r} must be numeric; {int(bad.sum())} rows "
+                        f"are not (rows {rows_text(row_numbers(bad))})")
     ok = np.isfinite(x)
     if strata:
         ok &= frame[strata].notna().to_numpy()
+    if not ok.all():
+        warnings.warn(f"concordance: {int((~ok).sum()):,} rows with an empty {score!r}"
+                      + (f" or {strata!r}" if strata else "") + " are left out",
+                      SmallSampleWarning, stacklevel=2)
     if not ok.any() or e[ok].sum() == 0:
         raise ModelError(f"concordance: no events with a numeric {score!r}")
     st = frame.loc[ok, strata].to_numpy() if strata else None
