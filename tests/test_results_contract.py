@@ -32,7 +32,7 @@ N = re.compile(r"\bn = \d[\d,]*\b")
 NUMBER = re.compile(r"\d")
 
 # Results whose method gives no sampling interval: their headline says so ("no interval: ...").
-NO_INTERVAL = {"Balance", "FactorStructure", "PilotDesign", "Raking", "DataProfile"}
+NO_INTERVAL = {"Balance", "FactorStructure", "PilotDesign", "Raking", "DataProfile", "PHTest"}
 
 
 # The report runner's outcome of a run is not an analysis result.
@@ -71,6 +71,14 @@ def _logrank(_):
 
 def _cox(_):
     return survival.cox(_survival_frame(), covariates=["grp", "x"])
+
+
+def _ph_test(_):
+    return _cox(None).ph("rank")
+
+
+def _concordance(_):
+    return survival.concordance(_survival_frame(), "x", strata="grp")
 
 
 def _contact_effects(_):
@@ -236,6 +244,8 @@ def _path_analysis(_):
 BUILDERS = {
     survival.LogrankResult: _logrank,
     survival.CoxResult: _cox,
+    survival.PHTest: _ph_test,
+    survival.Concordance: _concordance,
     journey.ContactEffects: _contact_effects,
     drivers.KeyDrivers: _key_drivers,
     segments.Agreement: _agreement,

@@ -146,3 +146,159 @@ def test_bad_input_is_named():
         warnings.simplefilter("ignore")
         with pytest.raises(ModelError, match="collinear"):
             sv.cox(ok.assign(event=1, y=ok["x"] * 2), covariates=["x", "y"])
+
+
+# -- against R survival 3.5 (tests/reference/survival/make_reference.R) ----------------------
+
+REF = __import__("pathlib").Path(__file__).parent / "reference" / "survival"
+
+# R's fits: (data, covariates, categorical, strata)
+R_FITS = {
+    "lung": ("lung", ["age", "sex", "ph.ecog"], None, None),
+    "lung_strata": ("lung", ["age", "ph.ecog"], None, "sex"),
+    "veteran": ("veteran", ["trt", "karno", "age"], None, None),
+    "veteran_celltype": ("veteran", ["karno", "age", "celltype"], ["celltype"], None),
+    "veteran_strata": ("veteran", ["karno", "age"], None, "celltype"),
+}
+
+
+def r_data(name: str) -> pd.DataFrame:
+    frame = pd.read_csv(REF / f"{name}.csv")
+    # lung: status 1 = censored, 2 = dead; veteran: 0/1
+    return frame.assign(event=(frame["status"] == frame["status"].max()).astype(int))
+
+
+@pytest.fixture(scope="module")
+def r_fits():
+    fits = {}
+    for key, (data, covs, cat, strata) in R_FITS.items():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")          # lung: one row without ph.ecog
+            fits[key] = sv.cox(r_data(data), duration="time", covariates=covs,
+                               categorical=cat, strata=strata)
+    return fits
+
+
+def test_cox_coefficients_match_r(r_fits):
+    ref = pd.read_csv(REF / "coef.csv")
+    ref = ref[~ref["term"].str.startswith("celltype")]     # R codes the factor from its 1st level
+    for _, row in ref.iterrows():
+        hr = r_fits[row["fit"]].hazard_ratios.set_index("term").loc[row["term"]]
+        assert np.log(hr["hazard_ratio"]) == pytest.approx(row["coef"], rel=1e-6), tuple(row)
+
+
+@pytest.mark.parametrize("transform", ["km", "rank", "identity", "log"])
+@pytest.mark.parametrize("terms", [True, False])
+@pytest.mark.parametrize("fit", list(R_FITS))
+def test_ph_test_matches_r_cox_zph(r_fits, fit, transform, terms):
+    """chisq, df and p of cox.zph per term and GLOBAL; lung and veteran have tied death
+    times (lung 15 tied times), where only Efron-adjusted risk-set means agree."""
+    ref = pd.read_csv(REF / "cox_zph.csv")
+    ref = ref[(ref["fit"] == fit) & (ref["transform"] == transform) & (ref["terms"] == terms)]
+    got = r_fits[fit].ph(transform, terms=terms).table.set_index("term")
+    # a factor's single levels are coded against another reference level in R: compare the
+    # terms both share (whole terms and GLOBAL do not depend on the coding)
+    ref = ref[ref["term"].isin(got.index)]
+    assert len(ref) >= 3
+    for _, row in ref.iterrows():
+        g = got.loc[row["term"]]
+        assert g["df"] == row["df"], row["term"]
+        assert g["chisq"] == pytest.approx(row["chisq"], rel=1e-6, abs=1e-9), row["term"]
+        assert g["p_value"] == pytest.approx(row["p"], rel=1e-6, abs=1e-12), row["term"]
+
+
+def test_ph_test_default_is_km_per_design_column(r_fits):
+    fit = r_fits["lung"]
+    assert fit.ph_test["term"].tolist() == ["age", "sex", "ph.ecog"]
+    pd.testing.assert_frame_equal(fit.ph_test, fit.ph("km", terms=False).table.iloc[:3])
+    assert fit.ph("rank").transform == "rank"
+    assert "global chi2 = 4.46 on 3 df" in fit.ph().headline()
+
+
+def test_scaled_schoenfeld_residuals_match_r(r_fits):
+    ref = pd.read_csv(REF / "cox_zph_lung_resid.csv")
+    ph = r_fits["lung"].ph("km", terms=False)
+    np.testing.assert_allclose(ph.event_times["time"], ref["time"])
+    np.testing.assert_allclose(ph.event_times["g"], ref["x"], rtol=1e-9)
+    for col in ("age", "sex", "ph.ecog"):
+        np.testing.assert_allclose(ph.residuals[col], ref[col], rtol=1e-6, atol=1e-9)
+
+
+def test_ph_transform_is_checked(r_fits):
+    from cxlib.errors import CxError
+
+    with pytest.raises(CxError, match="transform"):
+        r_fits["lung"].ph("logrank")
+
+
+@pytest.mark.parametrize("fit", list(R_FITS))
+def test_cox_concordance_matches_r(r_fits, fit):
+    """R concordance(fit): censored-at-event-time pairs counted, tied times left out,
+    tied scores one half, pairs within strata; SE from the infinitesimal jackknife."""
+    ref = pd.read_csv(REF / "concordance.csv").set_index("fit").loc[fit]
+    got = r_fits[fit]
+    assert got.concordance == pytest.approx(ref["concordance"], rel=1e-9)
+    assert got.concordance_se == pytest.approx(ref["std_err"], rel=1e-6)
+    assert got.log_likelihood == pytest.approx(ref["loglik"], rel=1e-9)
+
+
+@pytest.mark.parametrize("strata", [None, "celltype"])
+def test_concordance_of_a_score_matches_r(strata):
+    """karno on veteran: many tied scores and a tied x and y pair; higher karno = longer."""
+    key = "veteran_karno_score" + ("_strata" if strata else "")
+    ref = pd.read_csv(REF / "concordance.csv").set_index("fit").loc[key]
+    got = sv.concordance(r_data("veteran"), "karno", duration="time", strata=strata,
+                         risk_score=False)
+    assert got.estimate == pytest.approx(ref["concordance"], rel=1e-9)
+    assert got.std_err == pytest.approx(ref["std_err"], rel=1e-6)
+    assert got.n == ref["n"]
+    for k in ("concordant", "discordant", "tied_x", "tied_y", "tied_xy"):
+        assert got.counts[k] == ref[k], k
+    # the same score as a risk score (-karno) gives the same answer
+    flipped = sv.concordance(r_data("veteran").assign(risk=lambda d: -d["karno"]), "risk",
+                             duration="time", strata=strata)
+    assert flipped.estimate == pytest.approx(got.estimate, rel=1e-12)
+
+
+def test_concordance_pair_rules_by_hand():
+    """Four customers: an event at 2 with a censoring at 2 (comparable), two events at 3
+    (not comparable), a tie in the score (one half)."""
+    frame = pd.DataFrame({"duration": [2, 2, 3, 3], "event": [1, 0, 1, 1],
+                          "risk": [3.0, 1.0, 2.0, 2.0]})
+    got = sv.concordance(frame, "risk")
+    # comparable pairs: (0,1) censored at 2, (0,2), (0,3): all concordant; (2,3) tied in y
+    assert got.counts == {"concordant": 3.0, "discordant": 0.0, "tied_x": 0.0, "tied_y": 0.0,
+                          "tied_xy": 1.0}
+    assert got.estimate == 1.0
+    frame.loc[1, "risk"] = 3.0                      # now tied with the event at 2
+    assert sv.concordance(frame, "risk").estimate == pytest.approx(2.5 / 3)
+
+
+@pytest.mark.filterwarnings("ignore::cxlib.errors.SmallSampleWarning")
+@pytest.mark.parametrize("data,by", [("veteran", "trt"), ("lung", "sex")])
+def test_kaplan_meier_matches_r_and_has_no_interval_at_zero(data, by):
+    """R survfit(conf.type="log-log"): both veteran arms reach survival 0, where R gives
+    no interval (NA) and so do we."""
+    ref = pd.read_csv(REF / "kaplan_meier.csv")
+    ref = ref[ref["data"] == f"{data}_{by}"]
+    km = sv.kaplan_meier(r_data(data), duration="time", by=by)
+    assert len(km) == len(ref)
+    for col in ("time", "survival", "ci_low", "ci_high", "at_risk", "events"):
+        np.testing.assert_allclose(km[col].to_numpy(dtype=float), ref[col].to_numpy(dtype=float),
+                                   rtol=1e-9, err_msg=col)       # NaN where R has NA
+    if data == "veteran":
+        zero = km["survival"] == 0
+        assert zero.sum() == 2 and km.loc[zero, ["ci_low", "ci_high"]].isna().all().all()
+        assert km.loc[~zero, ["ci_low", "ci_high"]].notna().all().all()
+
+
+def test_concordance_bad_input_is_named():
+    frame = pd.DataFrame({"duration": [1.0, 2.0, 3.0], "event": [1, 0, 1],
+                          "score": [0.5, "high", None]})
+    with pytest.raises(DataError, match="'score'.*rows 2"):
+        sv.concordance(frame, "score")
+    with pytest.raises(DataError, match="'nope' not found"):
+        sv.concordance(frame, "nope")
+    with pytest.warns(UserWarning, match="1 rows with an empty 'score'"):
+        got = sv.concordance(frame.assign(score=[0.5, 0.1, None]), "score")
+    assert got.n == 2 and got.estimate == 1.0

@@ -1,49 +1,34 @@
-"""Time to churn: durations, Kaplan-Meier curves, log-rank tests and a Cox model.
+"""Durations, Kaplan-Meier curves and log-rank tests (statsmodels ``SurvfuncRight``, ``survdiff``).
 
-Built on statsmodels (``SurvfuncRight``, ``survdiff``, ``PHReg``); lifelines 0.30
-pins ``pandas<3`` and so cannot join this environment. Methods:
-
-- Kaplan-Meier with Greenwood variance and the pointwise log-log ("exponential
-  Greenwood") interval, as R ``survival`` (``conf.type="log-log"``) and lifelines;
-- log-rank test (Mantel-Haenszel, chi-square with groups - 1 df);
-- Cox proportional hazards with Efron ties; hazard ratios with Wald intervals;
-- proportional-hazards check: Grambsch & Therneau (1994, Biometrika 81:515) test on
-  scaled Schoenfeld residuals against rank-transformed event times (as lifelines'
-  ``proportional_hazard_test(time_transform="rank")``), one chi-square(1) per term.
-
-``statsmodels.PHReg`` is vectorised over event times (0.7 s for 20,000 customers
-with 800 distinct churn days), so durations are not binned unless there are more
-than ``max_event_times`` distinct event times; when they are, the result says so.
+- Kaplan-Meier with Greenwood variance and the pointwise log-log ("exponential Greenwood")
+  interval, as R ``survival`` (``conf.type="log-log"``); where survival reaches 0 the
+  interval is undefined and left empty (NaN), as R reports NA;
+- log-rank test (Mantel-Haenszel, chi-square with groups - 1 df).
 """
 
 from __future__ import annotations
 
 import warnings
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from scipy import stats
-from statsmodels.duration.hazard_regression import PHReg
 from statsmodels.duration.survfunc import SurvfuncRight, survdiff
-from threadpoolctl import threadpool_limits
 
-from .checks import check_option, row_numbers, rows_text
-from .errors import ConvergenceWarning, DataError, ModelError, SmallSampleWarning
-from .plots import TEMPLATE
-from .metrics import wilson_interval, z_value
-from .results import Result, ci_text
+from ..checks import check_option, row_numbers, rows_text
+from ..errors import DataError, ModelError, SmallSampleWarning
+from ..metrics import wilson_interval, z_value
+from ..plots import TEMPLATE
+from ..results import Result, ci_text
 
-__all__ = ["durations", "kaplan_meier", "survival_at", "logrank", "cox", "survival_figure",
-           "LogrankResult", "CoxResult", "UNIT_DAYS"]
+__all__ = ["durations", "kaplan_meier", "survival_at", "logrank", "survival_figure",
+           "LogrankResult", "UNIT_DAYS"]
 
 UNIT_DAYS: dict[str, float] = {"days": 1.0, "weeks": 7.0, "months": 365.25 / 12, "years": 365.25}
 """Length of one duration unit in days (a month is 30.44 days)."""
 
 KM_COLUMNS = ["time", "survival", "ci_low", "ci_high", "at_risk", "events"]
-HR_COLUMNS = ["term", "hazard_ratio", "ci_low", "ci_high", "p_value", "n", "events"]
 MIN_GROUP_N = 30
 
 
@@ -146,9 +131,9 @@ def _km_one(t: np.ndarray, e: np.ndarray, z: float) -> pd.DataFrame:
         se_loglog = np.sqrt(greenwood) / np.abs(np.log(s))
         low = s ** np.exp(z * se_loglog)
         high = s ** np.exp(-z * se_loglog)
-    # S = 1 (no events yet) or S = 0 (everyone gone): the interval collapses to the estimate
-    low = np.where(np.isfinite(low), low, s)
-    high = np.where(np.isfinite(high), high, s)
+    # S = 0 (everyone gone): no interval, as R reports NA; S = 1 cannot occur at an event time
+    low = np.where(s > 0, low, np.nan)
+    high = np.where(s > 0, high, np.nan)
     return pd.DataFrame({"time": np.asarray(sf.surv_times, dtype=float), "survival": s,
                          "ci_low": low, "ci_high": high,
                          "at_risk": np.asarray(sf.n_risk).astype(int),
@@ -160,8 +145,9 @@ def kaplan_meier(frame: pd.DataFrame, duration: str = "duration", event: str = "
     """Kaplan-Meier survival per group, one row per event time.
 
     Columns ``[by], time, survival, ci_low, ci_high, at_risk, events``; the interval is
-    pointwise log-log (exponential Greenwood) at ``level``. Groups with fewer than 30
-    customers raise a :class:`SmallSampleWarning`. ``attrs["n"]`` holds n per group.
+    pointwise log-log (exponential Greenwood) at ``level``, empty (NaN) where survival is 0
+    (as R). Groups with fewer than 30 customers raise a :class:`SmallSampleWarning`.
+    ``attrs["n"]`` holds n per group.
     """
     t, e = _check_survival(frame, duration, event, "kaplan_meier")
     z = z_value(level)
@@ -248,7 +234,7 @@ class LogrankResult(Result):
 
     def plot(self) -> go.Figure:
         """Share of each group with an event during follow-up (Wilson intervals)."""
-        from .plots import interval_bars
+        from ..plots import interval_bars
 
         t = self.summary()
         by = t.columns[0]
@@ -281,212 +267,6 @@ def logrank(frame: pd.DataFrame, duration: str = "duration", event: str = "event
              .agg(n=("event", "size"), events=("event", "sum")).reset_index())
     name = "log-rank test" + (f" stratified by {strata}" if strata else "")
     return LogrankResult(float(chi2), float(p), len(levels) - 1, name, table)
-
-
-# -- Cox proportional hazards ---------------------------------------------------------------
-
-@dataclass(repr=False)
-class CoxResult(Result):
-    """A fitted Cox model: hazard ratios, the proportional-hazards check, fit facts."""
-
-    hazard_ratios: pd.DataFrame
-    ph_test: pd.DataFrame
-    n: int
-    events: int
-    log_likelihood: float
-    concordance: float
-    reference: dict[str, str]
-    binned: str | None = None
-    dropped_rows: int = 0
-    model: object = field(default=None)
-    design_columns: list[str] = field(default_factory=list)
-    level: float = 0.95
-
-    def summary(self) -> pd.DataFrame:
-        """Hazard ratios with intervals and p, each term's proportional-hazards p
-        (``ph_p_value``, Grambsch-Therneau) and the reference level of its column."""
-        ph = self.ph_test.set_index("term")["p_value"]
-        ref = {f"{col}[": level for col, level in self.reference.items()}
-        out = self.hazard_ratios.copy()
-        out["ph_p_value"] = out["term"].map(ph)
-        out["reference"] = [next((lv for pre, lv in ref.items() if t.startswith(pre)), None)
-                            for t in out["term"]]
-        return out
-
-    def notes(self) -> list[str]:
-        """Fit facts a reader needs beside the table: references, binning, rows left out,
-        terms whose hazard ratio changes over time."""
-        lines = []
-        if self.reference:
-            lines.append("reference levels: " + ", ".join(f"{k} = {v}"
-                                                          for k, v in self.reference.items()))
-        if self.binned:
-            lines.append(self.binned)
-        if self.dropped_rows:
-            lines.append(f"{self.dropped_rows:,} rows with missing covariates left out")
-        bad = self.ph_test[self.ph_test["p_value"] < 0.05]["term"].tolist()
-        lines.append("proportional hazards (Grambsch-Therneau, rank time): "
-                     + ("no term rejects at 5%" if not bad else
-                        "rejected for " + ", ".join(bad) + " (hazard ratio changes over time)"))
-        return lines
-
-    def headline(self) -> str:
-        hr = self.hazard_ratios
-        top = hr.loc[(np.log(hr["hazard_ratio"])).abs().idxmax()]
-        return (f"Cox model (Efron ties): the largest hazard ratio is {top['term']} "
-                f"{top['hazard_ratio']:.2f} ({ci_text(top['ci_low'], top['ci_high'], self.level)}"
-                f", p = {top['p_value']:.3g}); n = {self.n:,}, events = {self.events:,}, "
-                f"concordance {self.concordance:.3f}")
-
-    def plot(self) -> go.Figure:
-        """Forest plot of the hazard ratios (log scale)."""
-        from .plots import forest
-
-        return forest(self.hazard_ratios, "term", x="hazard_ratio",
-                      title=f"Hazard ratios (Cox, {self.level:.0%} CI; n = {self.n:,}, "
-                            f"events = {self.events:,})",
-                      x_title="hazard ratio (log scale; 1 = no difference)", reference=1.0,
-                      log=True)
-
-
-def _design(frame: pd.DataFrame, covariates: Sequence[str], categorical: Sequence[str] | None,
-            where: str) -> tuple[pd.DataFrame, dict[str, str], dict[str, pd.Series]]:
-    """Numeric design matrix; text and listed columns become dummies against the largest level."""
-    categorical = set(categorical or [])
-    cols, reference, members = {}, {}, {}
-    for c in covariates:
-        if c not in frame.columns:
-            raise DataError(f"{where}: covariate {c!r} not found")
-        s = frame[c]
-        is_cat = c in categorical or not (pd.api.types.is_numeric_dtype(s.dtype)
-                                          or pd.api.types.is_bool_dtype(s.dtype))
-        if is_cat:
-            lv = s.dropna().astype(str)
-            counts = lv.value_counts()
-            if len(counts) < 2:
-                raise ModelError(f"{where}: covariate {c!r} has a single level; drop it")
-            ref = str(counts.index[0])
-            reference[c] = ref
-            text = s.astype("object").where(s.notna()).map(lambda v: v if v is None else str(v))
-            for level in sorted(counts.index):
-                if level == ref:
-                    continue
-                name = f"{c}[{level}]"
-                cols[name] = (text == level).astype(float).where(s.notna())
-                members[name] = text == level
-        else:
-            x = s.astype("Float64").astype(float)
-            if np.nanstd(x.to_numpy()) == 0:
-                raise ModelError(f"{where}: covariate {c!r} is constant; drop it")
-            cols[c] = x
-    return pd.DataFrame(cols, index=frame.index), reference, members
-
-
-def _concordance(time: np.ndarray, event: np.ndarray, risk: np.ndarray,
-                 max_pairs: int = 4_000_000, seed: int = 0) -> float:
-    """Harrell's C (ties in risk count one half); a seeded subsample of events when large."""
-    ev = np.flatnonzero(event == 1)
-    rng = np.random.default_rng(seed)
-    if len(ev) * len(time) > max_pairs:
-        ev = rng.choice(ev, size=max(1, max_pairs // len(time)), replace=False)
-    num = den = 0.0
-    for i in ev:
-        later = time > time[i]
-        den += later.sum()
-        num += (risk[i] > risk[later]).sum() + 0.5 * (risk[i] == risk[later]).sum()
-    return num / den if den else float("nan")
-
-
-def _ph_test(res, X: np.ndarray, t: np.ndarray, e: np.ndarray, names: list[str]) -> pd.DataFrame:
-    """Grambsch-Therneau score test per term on scaled Schoenfeld residuals vs rank(time)."""
-    resid = np.asarray(res.schoenfeld_residuals)
-    ev = (e == 1) & np.all(np.isfinite(resid), axis=1)
-    r = resid[ev]
-    d = r.shape[0]
-    cov = np.asarray(res.cov_params())
-    scaled = d * r @ cov
-    g = stats.rankdata(t[ev])
-    g = g - g.mean()
-    stat = (g @ scaled) ** 2 / (d * np.diag(cov) * (g ** 2).sum())
-    p = stats.chi2.sf(stat, 1)
-    return pd.DataFrame({"term": names, "statistic": stat, "df": 1, "p_value": p,
-                         "test": "Grambsch-Therneau (rank time)"})
-
-
-def cox(frame: pd.DataFrame, duration: str = "duration", event: str = "event",
-        covariates: Sequence[str] = (), categorical: Sequence[str] | None = None,
-        strata: str | None = None, level: float = 0.95,
-        max_event_times: int = 5_000) -> CoxResult:
-    """Cox proportional-hazards model (statsmodels ``PHReg``, Efron ties).
-
-    Text, boolean-like and ``categorical`` covariates become indicators against their most
-    frequent level (``result.reference``); numeric ones enter as they are (hazard ratio per
-    unit). ``hazard_ratios`` has ``term, hazard_ratio, ci_low, ci_high, p_value, n, events``
-    (for an indicator, n and events of customers at that level; otherwise of the whole fit).
-    ``ph_test`` holds the proportional-hazards check. With more than ``max_event_times``
-    distinct event times, durations are rounded up to whole units of (range / max_event_times)
-    to bound the run time, and ``result.binned`` says so.
-    """
-    if not covariates:
-        raise ModelError("cox: name at least one covariate")
-    t, e = _check_survival(frame, duration, event, "cox")
-    X, reference, members = _design(frame, list(covariates), categorical, "cox")
-    ok = X.notna().all(axis=1).to_numpy(copy=True)
-    if strata is not None:
-        ok &= frame[strata].notna().to_numpy()
-    dropped = int((~ok).sum())
-    if dropped:
-        warnings.warn(f"cox: {dropped:,} rows with missing covariates are left out",
-                      SmallSampleWarning, stacklevel=2)
-    Xo, to, eo = X.loc[ok].to_numpy(dtype=float), t[ok], e[ok]
-    if eo.sum() == 0:
-        raise ModelError("cox: no events (churns) among the rows with complete covariates")
-    per_term = eo.sum() / max(Xo.shape[1], 1)
-    if per_term < 10:
-        warnings.warn(f"cox: only {per_term:.1f} events per term (10 or more recommended)",
-                      SmallSampleWarning, stacklevel=2)
-    binned = None
-    n_times = len(np.unique(to[eo == 1]))
-    if n_times > max_event_times:
-        width = (to.max() - to.min()) / max_event_times
-        to = np.ceil(to / width) * width
-        binned = (f"durations binned to steps of {width:.3g} units ({n_times:,} distinct event "
-                  f"times > {max_event_times:,}) to bound the run time")
-    rank = np.linalg.matrix_rank(Xo - Xo.mean(axis=0))
-    if rank < Xo.shape[1]:
-        raise ModelError(f"cox: the covariates are collinear ({', '.join(X.columns)}); "
-                         "drop one of the redundant terms")
-    st = None if strata is None else frame.loc[ok, strata].astype(str).to_numpy()
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        try:
-            with threadpool_limits(1):   # BLAS threads only contend on a busy machine
-                res = PHReg(to, Xo, status=eo, strata=st, ties="efron").fit()
-        except (np.linalg.LinAlgError, ValueError) as exc:
-            raise ModelError(f"cox: the model cannot be fitted ({exc})") from None
-    if any("converge" in str(w.message).lower() for w in caught) or not np.all(
-            np.isfinite(res.bse)):
-        warnings.warn("cox: the fit did not converge cleanly; hazard ratios may be unstable "
-                      "(a level with no or all events?)", ConvergenceWarning, stacklevel=2)
-    z = z_value(level)
-    beta, se = np.asarray(res.params), np.asarray(res.bse)
-    names = list(X.columns)
-    ns, evs = [], []
-    for name in names:
-        if name in members:
-            m = members[name].loc[ok].to_numpy(dtype=bool)
-            ns.append(int(m.sum()))
-            evs.append(int(eo[m].sum()))
-        else:
-            ns.append(len(eo))
-            evs.append(int(eo.sum()))
-    hr = pd.DataFrame({"term": names, "hazard_ratio": np.exp(beta),
-                       "ci_low": np.exp(beta - z * se), "ci_high": np.exp(beta + z * se),
-                       "p_value": np.asarray(res.pvalues), "n": ns, "events": evs})
-    ph = _ph_test(res, Xo, to, eo, names)
-    conc = _concordance(to, eo, Xo @ beta)
-    return CoxResult(hr, ph, len(eo), int(eo.sum()), float(res.llf), float(conc), reference,
-                     binned, dropped, res, names, level)
 
 
 # -- figure ---------------------------------------------------------------------------------
