@@ -29,7 +29,8 @@ import pandas as pd
 from ..errors import DataError
 from ..schema import CONTRACT, unknown_customers, validate
 from . import _sql
-from ._source import Fetch, Source, _find_table
+from ._files import find_table
+from ._source import Fetch, Source
 from ._touchpoints import check_events, raise_if
 
 __all__ = ["Data", "open_data", "EVENT_TABLES"]
@@ -94,7 +95,7 @@ class Data(Mapping[str, pd.DataFrame]):
 
         label = self.source.tables[name]
         t0 = time.perf_counter()
-        hit = (_find_table(Path(self.source.location), name)
+        hit = (find_table(Path(self.source.location), name)
                if Path(self.source.location).is_dir() else None)
         if hit is not None and hit[0] in ("parquet", "csv"):
             frame = read_table(hit[1], name)

@@ -14,8 +14,6 @@ DuckDB-dialect texts of :mod:`cxlib.engine._sql` (a backend translates them).
 
 from __future__ import annotations
 
-import codecs
-import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -28,6 +26,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..schema import CONTRACT, date_columns
+from ._files import find_table, is_uri, is_utf8, transcode
 from ._sql import ident
 
 __all__ = ["Source", "open_source", "using", "Fetch", "ENGINES", "is_uri"]
@@ -51,47 +50,6 @@ class _Backend(Protocol):
     def columns(self, table: str) -> dict[str, str]: ...
     def fetch(self, sql: str, params: dict[str, Any]) -> pd.DataFrame: ...
     def close(self) -> None: ...
-
-
-def _is_utf8(path: Path, chunk: int = 1 << 20) -> bool:
-    """True when the whole file decodes as UTF-8 (streamed, never held in memory)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with path.open("rb") as fh:
-        try:
-            while block := fh.read(chunk):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return False
-    return True
-
-
-def _transcode(path: Path, encoding: str, tmpdir: Path, chunk: int = 1 << 20) -> Path:
-    """A UTF-8 copy of ``path`` (streamed), for engines that read UTF-8 only."""
-    out = tmpdir / f"{path.stem}.utf8.csv"
-    decoder = codecs.getincrementaldecoder(encoding)()
-    with path.open("rb") as src, out.open("w", encoding="utf-8", newline="") as dst:
-        try:
-            while block := src.read(chunk):
-                dst.write(decoder.decode(block))
-            dst.write(decoder.decode(b"", final=True))
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path.name}: not UTF-8 or CP932 text ({exc})") from None
-    return out
-
-
-def _find_table(folder: Path, table: str) -> tuple[str, Path, str] | None:
-    """Where ``table`` lies in ``folder``: (kind, path, label), first of ``<table>.parquet``,
-    a folder ``<table>/`` of Parquet parts, ``<table>.csv``; None when absent."""
-    parquet, csv, parts = (folder / f"{table}.parquet", folder / f"{table}.csv",
-                           folder / table)
-    if parquet.exists():
-        return "parquet", parquet, parquet.name
-    if parts.is_dir() and any(parts.glob("*.parquet")):
-        return "parts", parts, f"{table}/*.parquet"
-    if csv.exists():
-        return "csv", csv, csv.name
-    return None
 
 
 class _DuckDB:
@@ -124,7 +82,7 @@ class _DuckDB:
             self.found = {t: f"table {t}" for t in CONTRACT if t in names}
 
     def _register(self, folder: Path, table: str) -> None:
-        hit = _find_table(folder, table)
+        hit = find_table(folder, table)
         if hit is None:
             return
         kind, path, label = hit
@@ -141,10 +99,10 @@ class _DuckDB:
         rel.create_view(table, replace=True)
 
     def _read_csv(self, path: Path, table: str):
-        if not _is_utf8(path):
+        if not is_utf8(path):
             if self._tmp is None:
                 self._tmp = tempfile.TemporaryDirectory(prefix="cx-engine-")
-            path = _transcode(path, "cp932", Path(self._tmp.name))
+            path = transcode(path, "cp932", Path(self._tmp.name))
         header = self._con.read_csv(str(path), header=True, all_varchar=True).columns
         dtype = {c: "VARCHAR" for c in header if c.endswith("_id")}
         dtype.update({c: "TIMESTAMP" for c in date_columns(table) if c in header})
@@ -256,14 +214,6 @@ class Source:
         frame = self._backend.fetch(sql, params or {})
         self.log.append(Fetch(what, len(frame), frame.shape[1], time.perf_counter() - t0))
         return frame
-
-
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def is_uri(location: str | Path) -> bool:
-    """True for a URI such as ``s3a://bucket/cx`` or ``hdfs://nn/cx`` (not a local path)."""
-    return isinstance(location, str) and bool(_URI.match(location))
 
 
 def open_source(source: str | Path | Source, engine: str = "duckdb", *, spark: Any = None
