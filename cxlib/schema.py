@@ -35,7 +35,7 @@ from .vocab import EMOTIONAL_ITEMS, JOURNEY_PHASES, RATIONAL_ITEMS
 
 __all__ = ["CONTRACT", "validate", "validate_company", "unknown_customers", "require_columns",
            "as_numbers",
-           "date_columns", "JOURNEY_PHASES"]
+           "date_columns", "boolean_columns", "JOURNEY_PHASES"]
 
 MAX_ROWS_SHOWN = 5
 
@@ -285,6 +285,8 @@ def validate(frame: pd.DataFrame, table: str, source: str | None = None) -> pd.D
     label = source or table
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"{label}: expected a pandas DataFrame, got {type(frame).__name__}")
+    if frame.empty and len(frame.columns):
+        raise DataError(f"{label}: table {table!r} has no rows (only a header)")
     positional = frame.reset_index(drop=True)
     try:
         schema.validate(positional, lazy=True)
@@ -376,3 +378,9 @@ def date_columns(table: str) -> list[str]:
     """The columns of a contract table that must hold dates or timestamps."""
     return [name for name, col in CONTRACT[table].columns.items()
             if any(c.error == _DATETIME_ERROR for c in col.checks)]
+
+
+def boolean_columns(table: str) -> list[str]:
+    """The columns of a contract table that must hold true/false."""
+    return [name for name, col in CONTRACT[table].columns.items()
+            if any(c.error == "must be true/false" for c in col.checks)]

@@ -77,9 +77,12 @@ def test_events_never_load(sample_dir):
         journey.post_purchase_share(fresh, by="journey_phase")
         kpimodel.customer_kpis(fresh)
         crossed = fresh.crossed()
-    # everything that came into pandas: tables read and reductions, none event-sized
-    assert "table customers" in set(crossed["what"]) and len(crossed) > 5
-    assert crossed["rows"].max() < n_events / 10
+    # everything that came into pandas: the small tables (all read and validated at open)
+    # and reductions, none event-sized
+    reads = crossed[crossed["what"].str.startswith("table ")]
+    assert sorted(reads["what"]) == ["table customers", "table financials", "table kpis",
+                                     "table responses"]
+    assert len(crossed) > 5 and crossed.drop(reads.index)["rows"].max() < n_events / 10
 
 
 # -- hand-computed -----------------------------------------------------------------------------
@@ -160,7 +163,8 @@ def test_event_checks_name_table_and_examples(tmp_path):
     with pytest.raises(DataError) as err:
         cxlib.open_data(tmp_path)
     text = str(err.value)
-    assert "touchpoints" in text and "'timestamp' has 1 missing" in text
+    assert ("touchpoints.parquet): 3 problem(s) with table 'touchpoints':" in text
+            and "column 'timestamp' must not be empty (1 row, e.g. event_id E1)" in text)
     assert "not in the customers table (1 events; e.g. C3)" in text
 
 

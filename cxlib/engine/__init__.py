@@ -27,6 +27,7 @@ from __future__ import annotations
 
 from . import _touchpoints as touchpoints
 from ._answers import kpi_answers
+from ._contract import check_events
 from ._data import EVENT_TABLES, Data, open_data
 from ._features import build_features
 from ._metrics import nps
@@ -35,4 +36,4 @@ from ._spark import spark_session
 
 __all__ = ["Source", "open_source", "Fetch", "ENGINES", "nps", "build_features",
            "spark_session", "Data", "open_data", "EVENT_TABLES", "touchpoints",
-           "kpi_answers"]
+           "kpi_answers", "check_events"]

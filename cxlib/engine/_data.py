@@ -4,13 +4,17 @@
 ``engine`` parameters. The result behaves like the dict of :func:`cxlib.load_tables`
 (``data["customers"]``, ``"touchpoints" in data``) with two differences:
 
-- tables are read on first use, each validated against the contract (responses also
-  against the customers they name), and each read is recorded in ``data.log``;
+- every table present is checked against the contract when the data are opened, whichever
+  engine reads it and whether or not a notebook uses it: the small tables are read into
+  pandas and validated as :func:`cxlib.load_tables` validates them (and kept for use),
+  responses also against the customers they name; every read is recorded in ``data.log``.
+  Empty and header-only files are named as such. Absent tables are not an error: they are
+  listed in ``data.notes``. One DataError lists every problem found;
 - the event table (``touchpoints``) is never read into pandas: ``data["touchpoints"]``
   raises. The analyses that need events (journey, churn, KPI model, pilot) take ``data``
-  itself and reduce the events in the engine (:mod:`cxlib.engine._touchpoints`). Its
-  contract checks (required values, known customers) run in the engine when the data are
-  opened.
+  itself and reduce the events in the engine (:mod:`cxlib.engine.touchpoints`). Its
+  contract checks (the same rules, counted in SQL with a few examples, and known
+  customers) run in the engine (:mod:`cxlib.engine._contract`).
 
 Tables that lie in a folder as one ``<table>.parquet`` or ``<table>.csv`` file are read by
 :func:`cxlib.io.read_table` (the same reader and result as :func:`cxlib.load_tables`);
@@ -29,9 +33,9 @@ import pandas as pd
 from ..errors import DataError
 from ..schema import CONTRACT, unknown_customers, validate
 from . import _sql
+from ._contract import check_events, raise_if
 from ._files import find_table
 from ._source import Fetch, Source
-from ._touchpoints import check_events, raise_if
 
 __all__ = ["Data", "open_data", "EVENT_TABLES"]
 
@@ -58,8 +62,36 @@ class Data(Mapping[str, pd.DataFrame]):
     def __init__(self, source: Source, check: bool = True) -> None:
         self.source = source
         self._frames: dict[str, pd.DataFrame] = {}
-        if check and source.has("touchpoints"):
-            raise_if(check_events(source))
+        self.notes = [f"no {t} table in {source.location}" for t in CONTRACT
+                      if not source.has(t)]
+        """Contract tables absent from the source (a note, not an error)."""
+        if check:
+            self._check()
+
+    def _check(self) -> None:
+        """Every table present against the contract, now: the small ones read (and kept)
+        and validated in pandas, the event table checked in the engine; then the customer
+        ids that responses and events refer to. One DataError lists every problem."""
+        problems: list[str] = []
+        for name in self:
+            if name in EVENT_TABLES:
+                continue
+            try:
+                self._frames[name] = self._read(name)
+            except DataError as exc:
+                problems.append(str(exc))
+        customers = self._frames.get("customers")
+        if "responses" in self._frames and customers is not None:
+            problems += unknown_customers({"customers": customers,
+                                           "responses": self._frames["responses"]},
+                                          {"responses": self.source.tables["responses"]})
+        if self.source.has("touchpoints"):
+            problems += check_events(self.source)
+        try:
+            raise_if(problems)
+        except DataError:
+            self._frames.clear()
+            raise
 
     def __repr__(self) -> str:
         return (f"Data({self.source.location!r}, engine={self.source.engine!r}, "
@@ -138,11 +170,15 @@ def open_data(source: str | Path | Source, engine: str = "duckdb", *, spark: Any
 
     ``engine``: ``"duckdb"`` (embedded, default), ``"spark"`` (the running session or
     ``local[*]``) or a Spark master (``"local[2]"``, ``"spark://host:7077"``); ``spark`` a
-    running ``SparkSession`` to use instead. ``check``: run the event table's contract
-    checks in the engine now.
+    running ``SparkSession`` to use instead. ``check``: check every table against the
+    contract now (``False``: small tables are validated when first used, events not).
     """
     if isinstance(source, Source):
         return Data(source, check=check)
     kind, master = _engine_args(engine)
-    return Data(Source(source, engine=kind, spark=spark if spark is not None else master),
-                check=check)
+    src = Source(source, engine=kind, spark=spark if spark is not None else master)
+    try:
+        return Data(src, check=check)
+    except BaseException:
+        src.close()  # opened here: closed here when the data break the contract
+        raise

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import DataError
 
-__all__ = ["is_uri", "find_table", "is_utf8", "transcode"]
+__all__ = ["is_uri", "find_table", "is_utf8", "transcode", "require_text"]
 
 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
@@ -62,3 +62,13 @@ def find_table(folder: Path, table: str) -> tuple[str, Path, str] | None:
     if csv.exists():
         return "csv", csv, csv.name
     return None
+
+
+def require_text(path: Path, chunk: int = 1 << 16) -> None:
+    """DataError "<file>: the file is empty" when ``path`` holds nothing but white space
+    (and a byte-order mark): no header to read (as :func:`cxlib.io.read_table` says)."""
+    with path.open("rb") as fh:
+        while block := fh.read(chunk):
+            if block.replace(codecs.BOM_UTF8, b"").strip():
+                return
+    raise DataError(f"{path.name}: the file is empty")

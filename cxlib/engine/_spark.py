@@ -31,7 +31,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..schema import CONTRACT, date_columns
-from ._files import find_table, is_uri, is_utf8, transcode
+from ._files import find_table, is_uri, is_utf8, require_text, transcode
 
 __all__ = ["SparkBackend", "to_spark", "spark_session"]
 
@@ -312,6 +312,8 @@ class SparkBackend:
     def _read_csv(self, path: Path | str, table: str):
         from pyspark.sql import types as T
 
+        if isinstance(path, Path):
+            require_text(path)
         if isinstance(path, Path) and not is_utf8(path):  # Spark 4 reads UTF-8 (and
             # UTF-16/32, Latin-1) only; remote CSV files are read as UTF-8
             if self._tmp is None:
