@@ -55,9 +55,46 @@ def test_a_good_folder_opens_and_keeps_the_small_tables(folder):
         # validated at open and kept: no second read when a notebook asks for them
         reads = len(data.log)
         assert data["kpis"] is data["kpis"] and len(data.log) == reads
-        assert {f"table {t}" for t in TABLES if t != "touchpoints"} <= {f.what for f in data.log}
-        # nothing event-sized came into pandas for the event table's checks
-        assert max(f.rows for f in data.log if "touchpoints" in f.what) <= 5
+        read = {f.what for f in data.log if f.what.startswith("table ")}
+        assert read == {"table customers", "table kpis", "table financials"}
+        # answers and events were checked in the engine: nothing row-sized came into pandas
+        assert max(f.rows for f in data.log if not f.what.startswith("table ")) <= 5
+        assert len(data["responses"]) == len(_rows(folder, "responses"))  # on first use
+
+
+def test_answers_are_checked_in_the_engine_with_the_pandas_rules(folder):
+    r = _rows(folder, "responses")
+    r.loc[3, "nps"] = "11"
+    r.loc[5, "nps"] = "7.5"
+    r.loc[8, "csat"] = "good"
+    r.loc[9, "weight"] = "0"
+    r.loc[10, "journey_phase"] = "after_sales"
+    r.loc[12, "customer_id"] = "C-unknown"
+    r.loc[14, "response_id"] = r.loc[2, "response_id"]
+    _write(folder, "responses", r)
+    msg = _error(folder)
+    rid = r["response_id"]
+    assert msg.startswith(f"responses ({folder}: responses.csv): 5 problem(s) with table "
+                          "'responses':")
+    for line in (f"column 'nps' must be whole numbers between 0 and 10 (2 rows, e.g. "
+                 f"response_id {rid[3]} ('11.0'), {rid[5]} ('7.5'))",
+                 f"column 'csat' must be a number (1 row, e.g. response_id {rid[8]} ('good'))",
+                 f"column 'weight' must be > 0 (1 row, e.g. response_id {rid[9]} ('0.0'))",
+                 f"column 'journey_phase' must be one of research,",
+                 f"column 'response_id' must be unique (duplicates: 1 values in 2 rows, e.g. "
+                 f"{rid[2]} (2 rows))",
+                 f"column 'customer_id' refers to customers not in the customers table "
+                 f"(1 answers; e.g. C-unknown)"):
+        assert line in msg, line
+    # the pandas path finds the same faults, named by row
+    with pytest.raises(DataError) as err:
+        cxlib.load_tables(folder)
+    pandas_msg = str(err.value)
+    for line in ("column 'nps' must be whole numbers between 0 and 10 (2 rows: 4 (11.0), "
+                 "6 (7.5))", "column 'csat' must be a number (1 row: 9 ('good'))",
+                 "column 'weight' must be > 0 (1 row: 10 (0.0))",
+                 "column 'response_id' must be unique (duplicates) (2 rows: 3"):
+        assert line in pandas_msg, (line, pandas_msg)
 
 
 def test_absent_tables_are_a_note_not_an_error(folder):

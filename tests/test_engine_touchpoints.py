@@ -77,12 +77,9 @@ def test_events_never_load(sample_dir):
         journey.post_purchase_share(fresh, by="journey_phase")
         kpimodel.customer_kpis(fresh)
         crossed = fresh.crossed()
-    # everything that came into pandas: the small tables (all read and validated at open)
-    # and reductions, none event-sized
-    reads = crossed[crossed["what"].str.startswith("table ")]
-    assert sorted(reads["what"]) == ["table customers", "table financials", "table kpis",
-                                     "table responses"]
-    assert len(crossed) > 5 and crossed.drop(reads.index)["rows"].max() < n_events / 10
+    # everything that came into pandas: tables read and reductions, none event-sized
+    assert "table customers" in set(crossed["what"]) and len(crossed) > 5
+    assert crossed["rows"].max() < n_events / 10
 
 
 # -- hand-computed -----------------------------------------------------------------------------

@@ -1,8 +1,10 @@
-"""The data contract of the event table, checked in the engine (nothing event-sized loads).
+"""The data contract of the large tables, checked in the engine (nothing row-sized loads).
 
 The rules are read from :data:`cxlib.schema.CONTRACT`, the same declaration the pandas path
 validates with: required columns, values that must not be empty, types (text, date/time,
-true/false, number), allowed values (``journey_phase``) and unique keys (``event_id``). One
+true/false, number), ranges (scores, weights), allowed values (``journey_phase``) and unique
+keys (``event_id``, ``response_id``); rules across columns of a row (the customers and KPI
+tables have them) stay with the pandas validation of those small tables. One
 SQL text counts every violation in one scan (plus one aggregation per unique key); only for
 a rule that fails is a second query run for up to five examples, named by the table's key
 (an event table in a warehouse has no row order; its key is its row name). Dialect: DuckDB,
@@ -11,6 +13,7 @@ translated for Spark like every text of :mod:`cxlib.engine._sql`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import pandas as pd
@@ -20,12 +23,17 @@ from ..schema import CONTRACT, MAX_ROWS_SHOWN
 from . import _sql
 from ._source import Source
 
-__all__ = ["check_table", "check_events", "raise_if"]
+__all__ = ["check_table", "check_references", "check_events", "raise_if"]
 
 _NUMERIC = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
             "UINTEGER", "UBIGINT", "UHUGEINT", "FLOAT", "DOUBLE", "DECIMAL", "REAL")
 _DATETIME = ("TIMESTAMP", "DATE", "TIMESTAMP WITH TIME ZONE", "TIMESTAMP_NS", "TIMESTAMP_MS",
              "TIMESTAMP_S")
+
+
+_BETWEEN = re.compile(r"^must be (?P<whole>whole numbers )?between (?P<lo>[-0-9.e]+) and "
+                      r"(?P<hi>[-0-9.e]+)$")
+_SIGNS = {"must be >= 0": "< 0", "must be > 0": "<= 0"}  # rule -> a violating comparison
 
 
 @dataclass(frozen=True)
@@ -56,10 +64,26 @@ def _rules(table: str, types: dict[str, str]) -> list[_Rule]:
         if name not in types:
             continue
         q, kind = _sql.ident(name), _kind(types[name])
+        floating = types[name].upper() in ("FLOAT", "DOUBLE", "REAL")
+        # a number: the value, or text read as one (NULL when it is not: the type rule says so)
+        v = (q if kind == "number" else "CAST(NULL AS DOUBLE)" if kind == "boolean"
+             else f"TRY_CAST({q} AS DOUBLE)")
+        known = f"{v} IS NOT NULL AND NOT isnan({v})"  # NaN is missing, as in pandas
         if not column.nullable:
-            rules.append(_Rule(name, "must not be empty", f"{q} IS NULL"))
+            rules.append(_Rule(name, "must not be empty",
+                               f"{q} IS NULL OR isnan({q})" if floating else f"{q} IS NULL"))
         for check in column.checks:
             error = check.error or ""
+            bounds = _BETWEEN.match(error)
+            if bounds:
+                lo, hi = float(bounds["lo"]), float(bounds["hi"])
+                whole = f" OR {v} <> floor({v})" if bounds["whole"] else ""
+                rules.append(_Rule(name, error, f"{known} AND ({v} < {lo!r} OR {v} > {hi!r}"
+                                                f"{whole})"))
+                continue
+            if error in _SIGNS:
+                rules.append(_Rule(name, error, f"{known} AND {v} {_SIGNS[error]}"))
+                continue
             if error == "must be text" and kind != "text":
                 rules.append(_Rule(name, error, f"{q} IS NOT NULL"))
             elif error.startswith("must be a date/time") and kind != "datetime":
@@ -67,8 +91,7 @@ def _rules(table: str, types: dict[str, str]) -> list[_Rule]:
             elif error == "must be true/false" and kind != "boolean":
                 rules.append(_Rule(name, error, f"{q} IS NOT NULL"))
             elif error == "must be a number" and kind != "number":
-                rules.append(_Rule(name, error, f"{q} IS NOT NULL AND "
-                                                f"TRY_CAST({q} AS DOUBLE) IS NULL"))
+                rules.append(_Rule(name, error, f"{q} IS NOT NULL AND {v} IS NULL"))
             elif error.startswith("must be one of "):
                 allowed = error.removeprefix("must be one of ").split(", ")
                 rules.append(_Rule(name, error, f"{q} IS NOT NULL AND CAST({q} AS VARCHAR) "
@@ -140,30 +163,33 @@ def check_table(src: Source, table: str) -> list[str]:
             + "\n  - ".join(problems)]
 
 
-def check_events(src: Source, customers: bool = True) -> list[str]:
-    """Contract problems of the source's event table (``touchpoints``), then its customer
-    ids unknown to the customers table (when ``customers`` and that table has ids and rows)."""
-    table = "touchpoints"
-    problems = check_table(src, table)
-    have = src.columns(table)
-    if not (customers and src.has("customers") and "customer_id" in have
+def check_references(src: Source, table: str) -> list[str]:
+    """``table``'s customer ids unknown to the customers table (counts and examples), when
+    both tables have ids and the customers table has rows (else its own check speaks)."""
+    if not (src.has("customers") and "customer_id" in src.columns(table)
             and "customer_id" in src.columns("customers")):
-        return problems
-    parts = dict(touchpoints=_sql.ident(table, "table"),
-                 customers=_sql.ident("customers", "table"))
+        return []
+    parts = dict(table=_sql.ident(table, "table"), customers=_sql.ident("customers", "table"))
     n_customers = int(src.fetch(f"SELECT count(*) AS n FROM {parts['customers']}",
                                 what="rows of customers").iloc[0, 0])
     if not n_customers:
-        return problems  # the customers table's own check says it has no rows
+        return []
     n = int(src.fetch(_sql.UNKNOWN_CUSTOMER_COUNT.format(**parts),
-                      what="touchpoints: unknown customers").iloc[0, 0])
-    if n:
-        ex = src.fetch(_sql.UNKNOWN_CUSTOMERS.format(**parts),
-                       what="touchpoints: unknown customer examples")
-        problems.append(f"{table} ({src.location}: {src.tables[table]}): column 'customer_id' "
-                        f"refers to customers not in the customers table ({n:,} events; e.g. "
-                        f"{', '.join(map(str, ex['customer_id']))})")
-    return problems
+                      what=f"{table}: unknown customers").iloc[0, 0])
+    if not n:
+        return []
+    ex = src.fetch(_sql.UNKNOWN_CUSTOMERS.format(**parts),
+                   what=f"{table}: unknown customer examples")
+    noun = {"touchpoints": "events", "responses": "answers"}.get(table, "rows")
+    return [f"{table} ({src.location}: {src.tables[table]}): column 'customer_id' refers to "
+            f"customers not in the customers table ({n:,} {noun}; e.g. "
+            f"{', '.join(map(str, ex['customer_id']))})"]
+
+
+def check_events(src: Source) -> list[str]:
+    """Contract problems of the source's event table (``touchpoints``), then its customer
+    ids unknown to the customers table."""
+    return check_table(src, "touchpoints") + check_references(src, "touchpoints")
 
 
 def raise_if(problems: list[str]) -> None:

@@ -5,16 +5,15 @@
 (``data["customers"]``, ``"touchpoints" in data``) with two differences:
 
 - every table present is checked against the contract when the data are opened, whichever
-  engine reads it and whether or not a notebook uses it: the small tables are read into
-  pandas and validated as :func:`cxlib.load_tables` validates them (and kept for use),
-  responses also against the customers they name; every read is recorded in ``data.log``.
+  engine reads it and whether or not a notebook uses it: customers, KPIs and financials are
+  read into pandas and validated as :func:`cxlib.load_tables` validates them (and kept);
+  answers and events are checked in the engine with the same rules (counts and examples),
+  and against the customers they name; every read is recorded in ``data.log``.
   Empty and header-only files are named as such. Absent tables are not an error: they are
   listed in ``data.notes``. One DataError lists every problem found;
 - the event table (``touchpoints``) is never read into pandas: ``data["touchpoints"]``
   raises. The analyses that need events (journey, churn, KPI model, pilot) take ``data``
-  itself and reduce the events in the engine (:mod:`cxlib.engine.touchpoints`). Its
-  contract checks (the same rules, counted in SQL with a few examples, and known
-  customers) run in the engine (:mod:`cxlib.engine._contract`).
+  itself and reduce the events in the engine (:mod:`cxlib.engine.touchpoints`).
 
 Tables that lie in a folder as one ``<table>.parquet`` or ``<table>.csv`` file are read by
 :func:`cxlib.io.read_table` (the same reader and result as :func:`cxlib.load_tables`);
@@ -33,7 +32,7 @@ import pandas as pd
 from ..errors import DataError
 from ..schema import CONTRACT, unknown_customers, validate
 from . import _sql
-from ._contract import check_events, raise_if
+from ._contract import check_references, check_table, raise_if
 from ._files import find_table
 from ._source import Fetch, Source
 
@@ -41,6 +40,11 @@ __all__ = ["Data", "open_data", "EVENT_TABLES"]
 
 EVENT_TABLES = ("touchpoints",)
 """Tables that stay in the engine: only their reductions come into pandas."""
+
+CHECKED_IN_ENGINE = ("responses", "touchpoints")
+"""Tables checked against the contract in the engine when the data are opened (the others
+are read and validated in pandas then); answers come into pandas only when an analysis asks
+for them (notebooks 03 and 04 never do)."""
 
 
 def _engine_args(engine: str) -> tuple[str, str | None]:
@@ -62,6 +66,7 @@ class Data(Mapping[str, pd.DataFrame]):
     def __init__(self, source: Source, check: bool = True) -> None:
         self.source = source
         self._frames: dict[str, pd.DataFrame] = {}
+        self._checked = False  # references checked in the engine at open
         self.notes = [f"no {t} table in {source.location}" for t in CONTRACT
                       if not source.has(t)]
         """Contract tables absent from the source (a note, not an error)."""
@@ -69,29 +74,24 @@ class Data(Mapping[str, pd.DataFrame]):
             self._check()
 
     def _check(self) -> None:
-        """Every table present against the contract, now: the small ones read (and kept)
-        and validated in pandas, the event table checked in the engine; then the customer
-        ids that responses and events refer to. One DataError lists every problem."""
+        """Every table present against the contract, now. The small ones are read (and
+        kept) and validated in pandas; the large ones (:data:`CHECKED_IN_ENGINE`) are
+        checked in the engine, with the customer ids they refer to. One DataError lists
+        every problem."""
         problems: list[str] = []
         for name in self:
-            if name in EVENT_TABLES:
+            if name in CHECKED_IN_ENGINE:
+                problems += check_table(self.source, name)
                 continue
             try:
                 self._frames[name] = self._read(name)
             except DataError as exc:
                 problems.append(str(exc))
-        customers = self._frames.get("customers")
-        if "responses" in self._frames and customers is not None:
-            problems += unknown_customers({"customers": customers,
-                                           "responses": self._frames["responses"]},
-                                          {"responses": self.source.tables["responses"]})
-        if self.source.has("touchpoints"):
-            problems += check_events(self.source)
-        try:
-            raise_if(problems)
-        except DataError:
-            self._frames.clear()
-            raise
+        for name in CHECKED_IN_ENGINE:
+            if name in self:
+                problems += check_references(self.source, name)
+        self._checked = not problems
+        raise_if(problems)
 
     def __repr__(self) -> str:
         return (f"Data({self.source.location!r}, engine={self.source.engine!r}, "
@@ -116,7 +116,7 @@ class Data(Mapping[str, pd.DataFrame]):
             if not self.source.has(name):
                 raise KeyError(name)
             frame = self._read(name)
-            if name == "responses" and "customers" in self:
+            if name == "responses" and "customers" in self and not self._checked:
                 raise_if(unknown_customers({"customers": self["customers"], name: frame},
                                            {name: self.source.tables[name]}))
             self._frames[name] = frame
