@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
-from .engine import _touchpoints as events
+from .engine import touchpoints as events
 from .errors import DataError
 from .results import Result, ci_text
 from .schema import require_columns

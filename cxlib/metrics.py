@@ -18,6 +18,8 @@ from scipy import stats
 
 from .checks import check_between, check_option, row_numbers, rows_text
 from .errors import DataError, ParameterError
+from .intervals import adjusted_wald as _adjusted
+from .intervals import nps_interval, z_value
 from .schema import as_numbers
 
 __all__ = ["nps", "nps_interval", "compare_nps", "nps_change", "nps_trend", "nps_sample_size",
@@ -87,12 +89,6 @@ def _keys(by: str | Sequence[str] | None) -> list[str]:
     return [] if by is None else ([by] if isinstance(by, str) else list(by))
 
 
-def z_value(level: float) -> float:
-    """Two-sided normal critical value for a confidence ``level`` (0.95 -> 1.96)."""
-    check_between("level", level, 0, 1)
-    return float(stats.norm.ppf(0.5 + level / 2))
-
-
 def effective_n(weights: np.ndarray) -> float:
     """Kish's effective sample size ``(sum w)^2 / sum w^2`` (equals n for equal weights)."""
     w = np.asarray(weights, dtype=float)
@@ -111,28 +107,6 @@ def wilson_interval(share: np.ndarray | float, n: np.ndarray | float, level: flo
 
 
 # -- NPS --------------------------------------------------------------------------------------
-
-def _adjusted(promoters: np.ndarray, detractors: np.ndarray, n: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """Adjusted-Wald centre and variance (shares, not points) from (effective) counts."""
-    n_adj = n + 3.0
-    p, d = (promoters + 0.75) / n_adj, (detractors + 0.75) / n_adj
-    centre = p - d
-    return centre, (p + d - centre**2) / n_adj
-
-
-def nps_interval(promoters: np.ndarray | float, detractors: np.ndarray | float,
-                 n: np.ndarray | float, level: float = 0.95) -> tuple[np.ndarray, np.ndarray]:
-    """Adjusted-Wald NPS interval in points from counts (vectorised; Rocks 2016).
-
-    ``promoters`` and ``detractors`` are counts (effective counts ``share * n_eff`` when
-    weighted), ``n`` the (effective) number of answers. Clipped to -100..100.
-    """
-    centre, var = _adjusted(np.asarray(promoters, float), np.asarray(detractors, float),
-                            np.asarray(n, float))
-    half = z_value(level) * np.sqrt(var)
-    return 100 * np.maximum(centre - half, -1.0), 100 * np.minimum(centre + half, 1.0)
-
 
 def _bootstrap_nps(cls: np.ndarray, w: np.ndarray, level: float, n_boot: int,
                    rng: np.random.Generator) -> tuple[float, float]:

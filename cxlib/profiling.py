@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from .dataset import Dataset, load_description
+from .dataset import Dataset, load_description, load_tables
 from .errors import ParameterError
 from .results import Result
 from .sections import NOTEBOOK_NEEDS, NOTEBOOK_TITLES, SECTIONS, SPARSE, Section
@@ -307,7 +307,7 @@ def profile(source: Path | str | Dataset | Mapping[str, pd.DataFrame] | None = N
         dataset = dataset or Dataset.default()
     else:
         dataset = source if isinstance(source, Dataset) else load_description(source)
-        tables = dataset.load_tables()
+        tables = load_tables(dataset)
     facts = _Facts(tables, dataset)
     return DataProfile(dataset, _tables_frame(tables), _columns_frame(tables, dataset),
                        _sections_frame(facts), _notebooks_frame(facts))

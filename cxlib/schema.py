@@ -36,7 +36,7 @@ from .vocab import EMOTIONAL_ITEMS, JOURNEY_PHASES, RATIONAL_ITEMS
 
 __all__ = ["CONTRACT", "contract_schema", "validate", "validate_company", "unknown_customers", "require_columns",
            "as_numbers",
-           "date_columns", "JOURNEY_PHASES"]
+           "date_columns", "boolean_columns", "JOURNEY_PHASES"]
 
 
 # -- element-wise checks that tolerate any dtype --------------------------------------------
@@ -313,6 +313,8 @@ def validate(frame: pd.DataFrame, table: str, source: str | None = None, *,
     label = source or table
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"{label}: expected a pandas DataFrame, got {type(frame).__name__}")
+    if frame.empty and len(frame.columns):
+        raise DataError(f"{label}: table {table!r} has no rows (only a header)")
     schema = contract_schema(table, list(frame.columns) if present_only else None, scales)
     positional = frame.reset_index(drop=True)
     try:
@@ -404,3 +406,9 @@ def date_columns(table: str) -> list[str]:
     """The columns of a contract table that must hold dates or timestamps."""
     return [name for name, col in CONTRACT[table].columns.items()
             if any(c.error == _DATETIME_ERROR for c in col.checks)]
+
+
+def boolean_columns(table: str) -> list[str]:
+    """The columns of a contract table that must hold true/false."""
+    return [name for name, col in CONTRACT[table].columns.items()
+            if any(c.error == "must be true/false" for c in col.checks)]

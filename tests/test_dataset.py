@@ -11,6 +11,7 @@ import yaml
 
 from cxlib import io, metrics, surveyio, vocab
 from cxlib.dataset import (
+    load_tables,
     Dataset, init_description, load_description, open_dataset, parse_description,
     write_description,
 )
@@ -104,7 +105,7 @@ def test_default_description_is_the_sample_and_todays_constants():
 
 
 def test_default_description_reads_the_sample_as_load_sample_does():
-    tables = Dataset.default().load_tables()
+    tables = load_tables(Dataset.default())
     reference = io.load_sample()
     assert list(tables) == list(reference)
     for name, frame in reference.items():
@@ -140,7 +141,7 @@ def test_init_on_a_cp932_qualtrics_survey_guesses_and_loads_back(tmp_path):
     with pytest.raises(DataError, match="already exists"):
         write_description(tmp_path)
     ds = load_description(path)
-    tables = ds.load_tables()
+    tables = load_tables(ds)
     assert list(tables) == ["responses"]
     r = tables["responses"]
     assert len(r) == 140 and "customer_id" not in r.columns
@@ -212,7 +213,7 @@ def test_init_on_the_sample_folder_loads_the_same_tables(tmp_path):
     assert ds.scales() == Dataset.default().scales()
     assert ds.rational_items == vocab.RATIONAL_ITEMS
     assert ds.emotional_items == vocab.EMOTIONAL_ITEMS
-    tables = ds.load_tables()
+    tables = load_tables(ds)
     for name, frame in io.load_sample().items():
         pd.testing.assert_frame_equal(tables[name], frame)
 

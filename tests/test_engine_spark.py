@@ -248,7 +248,7 @@ def test_touchpoint_reductions_equal_duckdb(sources, small_company):
     pd.testing.assert_frame_equal(T.contact_resolution(duck), T.contact_resolution(sp))
     pd.testing.assert_frame_equal(T.contact_observations(duck), T.contact_observations(sp))
     assert T.last_event(duck) == T.last_event(sp)
-    assert T.check_events(sp) == T.check_events(duck) == []
+    assert engine.check_events(sp) == engine.check_events(duck) == []
     # the structural model's KPI table: answers and events reduced in each engine
     from cxlib import kpimodel
 
@@ -276,3 +276,34 @@ def test_uri_locations_through_hadoop_filesystem(parquet_dir, spark, sources):
               engine.build_features(duck, **ARGS))
     with pytest.raises(DataError, match="needs engine='spark'"):
         engine.Source(parts.as_uri())
+
+
+def test_contract_checks_same_on_duckdb_and_spark(spark, small_company, tmp_path):
+    """The event table's contract checks (issue 14) give the same problems in both engines:
+    duplicated ids, an unknown phase, a missing value, a missing column; a header-only
+    table and an empty CSV file are named as such."""
+    small_company.customers.to_parquet(tmp_path / "customers.parquet")
+    ev = small_company.touchpoints.drop(columns=["organisation"]).copy()
+    ev = pd.concat([ev, ev.iloc[[3]]], ignore_index=True)
+    ev.loc[[5, 8], "journey_phase"] = "nowhere"
+    ev.loc[6, "timestamp"] = pd.NaT
+    ev.to_parquet(tmp_path / "touchpoints.parquet")
+    small_company.kpis.iloc[:0].to_parquet(tmp_path / "kpis.parquet")
+    errors = []
+    for kw in ({}, {"engine": "spark", "spark": spark}):
+        with engine.Source(tmp_path, **kw) as src, pytest.raises(DataError) as err:
+            engine.open_data(src)
+        errors.append(str(err.value))
+    assert errors[0] == errors[1]
+    text = errors[0]
+    assert "kpis.parquet: table 'kpis' has no rows (only a header)" in text
+    assert "touchpoints.parquet): 4 problem(s) with table 'touchpoints':" in text
+    assert "missing column(s) 'organisation'" in text
+    assert f"must not be empty (1 row, e.g. event_id {ev.loc[6, 'event_id']})" in text
+    ids = sorted(ev.loc[[5, 8], "event_id"])
+    assert f"(2 rows, e.g. event_id {ids[0]} ('nowhere'), {ids[1]} ('nowhere'))" in text
+    assert (f"duplicates: 1 values in 2 rows, e.g. {ev.loc[3, 'event_id']} (2 rows)") in text
+    (tmp_path / "kpis.parquet").unlink()
+    (tmp_path / "kpis.csv").write_text("\n", encoding="utf-8")
+    with pytest.raises(DataError, match="^kpis.csv: the file is empty$"):
+        engine.Source(tmp_path, engine="spark", spark=spark)

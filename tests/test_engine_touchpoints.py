@@ -160,7 +160,8 @@ def test_event_checks_name_table_and_examples(tmp_path):
     with pytest.raises(DataError) as err:
         cxlib.open_data(tmp_path)
     text = str(err.value)
-    assert "touchpoints" in text and "'timestamp' has 1 missing" in text
+    assert ("touchpoints.parquet): 3 problem(s) with table 'touchpoints':" in text
+            and "column 'timestamp' must not be empty (1 row, e.g. event_id E1)" in text)
     assert "not in the customers table (1 events; e.g. C3)" in text
 
 

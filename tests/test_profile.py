@@ -10,7 +10,7 @@ import pytest
 
 import cxlib
 from cxlib import sections
-from cxlib.dataset import Dataset, write_description
+from cxlib.dataset import Dataset, load_tables, write_description
 from cxlib.profiling import DataProfile
 
 from dataset_folders import crm_folder, qualtrics_folder
@@ -18,7 +18,7 @@ from dataset_folders import crm_folder, qualtrics_folder
 
 @pytest.fixture(scope="module")
 def sample_tables():
-    return Dataset.default().load_tables()
+    return load_tables(Dataset.default())
 
 
 @pytest.fixture(scope="module")

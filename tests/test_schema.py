@@ -123,7 +123,7 @@ def test_csv_with_bad_dates_names_file_column_rows(tmp_path, small_company):
     path = tmp_path / "customers.csv"
     c.to_csv(path, index=False)
     with pytest.raises(DataError, match=r"customers.csv: column 'signup_date' has 2 values that "
-                                        r"are not dates \(rows 4, 8\)"):
+                                        r"are not dates \(rows 4 \('next week'\), 8 \('next week'\)\)"):
         cxlib.read_table(path, "customers")
 
 

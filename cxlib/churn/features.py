@@ -19,13 +19,12 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, StatisticalWarning
+from ..snapshot import DAYS_PER_MONTH, STATIC_COLUMNS, feature_window
 from ..vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
 
 __all__ = ["build_features", "FEATURE_DESCRIPTIONS", "ChurnData", "from_tables",
            "from_customer_table", "DAYS_PER_MONTH"]
 
-DAYS_PER_MONTH = 365.25 / 12
-STATIC_COLUMNS: tuple[str, ...] = ("acquisition_channel", "plan", "segment", "region")
 CONTACT_TYPES = ("contact", "repeat_contact")
 
 FEATURE_DESCRIPTIONS: dict[str, str] = {
@@ -53,24 +52,6 @@ FEATURE_DESCRIPTIONS: dict[str, str] = {
 }
 
 
-def _ts(value: str | pd.Timestamp, what: str) -> pd.Timestamp:
-    try:
-        return pd.Timestamp(value)
-    except (TypeError, ValueError):
-        raise DataError(f"build_features: {what} {value!r} is not a date") from None
-
-
-def _horizon_end(snapshot: pd.Timestamp, horizon: int | str | pd.DateOffset) -> pd.Timestamp:
-    if isinstance(horizon, (int, np.integer)):
-        if horizon <= 0:
-            raise DataError(f"build_features: horizon must be a positive number of months, "
-                            f"got {horizon}")
-        return snapshot + pd.DateOffset(months=int(horizon))
-    if isinstance(horizon, pd.DateOffset):
-        return snapshot + horizon
-    return snapshot + pd.Timedelta(horizon)
-
-
 def _data_end(tables: Mapping[str, pd.DataFrame]) -> pd.Timestamp:
     dates = [tables["customers"]["signup_date"].max(), tables["customers"]["churn_date"].max()]
     if "touchpoints" in tables:
@@ -84,28 +65,6 @@ def _latest(frame: pd.DataFrame, date_col: str, cols: Sequence[str]) -> pd.DataF
     """Per customer, the values of ``cols`` in the latest row where all of them are present."""
     sub = frame.dropna(subset=list(cols)).sort_values([date_col], kind="stable")
     return sub.groupby("customer_id", sort=False)[list(cols)].last()
-
-
-def feature_window(snapshot: str | pd.Timestamp, horizon: int | str | pd.DateOffset,
-                   data_end: pd.Timestamp, fn: str, stacklevel: int = 3
-                   ) -> tuple[pd.Timestamp, pd.Timestamp, list[str]]:
-    """Snapshot and horizon end, checked against the end of the data.
-
-    A snapshot after the data is an error; a horizon that runs past it warns (the label
-    then undercounts churn) and the caveat is returned as a note for the result.
-    """
-    snap = _ts(snapshot, "snapshot")
-    stop = _horizon_end(snap, horizon)
-    notes: list[str] = []
-    if snap > data_end:
-        raise DataError(f"{fn}: snapshot {snap.date()} is after the end of the data "
-                        f"({data_end.date()})")
-    if stop > data_end + pd.Timedelta(days=1):
-        msg = (f"the horizon ends {stop.date()}, after the data ({data_end.date()}): churn "
-               f"after {data_end.date()} is not seen, so the label undercounts churn")
-        warnings.warn(f"{fn}: {msg}", StatisticalWarning, stacklevel=stacklevel)
-        notes.append(msg)
-    return snap, stop, notes
 
 
 def build_features(tables: Mapping[str, pd.DataFrame], snapshot: str | pd.Timestamp,
@@ -124,12 +83,10 @@ def build_features(tables: Mapping[str, pd.DataFrame], snapshot: str | pd.Timest
     ``tables`` may be :func:`cxlib.open_data`: the whole build then runs in the engine
     (:func:`cxlib.engine.build_features`, rows sorted by ``customer_id``).
     """
-    from ..engine import _touchpoints as events
+    from .. import engine  # the engine lies below the analyses; loaded only when used
 
-    if events.is_pushed_down(tables):
-        from ..engine import build_features as pushed_down
-
-        return pushed_down(tables.source, snapshot, horizon, window_days, static)
+    if engine.touchpoints.is_pushed_down(tables):
+        return engine.build_features(tables.source, snapshot, horizon, window_days, static)
     if "customers" not in tables:
         raise DataError("build_features: tables need a 'customers' table")
     cust = tables["customers"]

@@ -36,4 +36,4 @@ def open_dataset(path: Path | str | Dataset | None = None) -> dict[str, pd.DataF
     """The contract tables of a dataset (a folder, a ``cx.yml`` or a Dataset; None: the
     sample), only those present, validated; ``tables[name].attrs`` say where each came from."""
     dataset = path if isinstance(path, Dataset) else load_description(path)
-    return dataset.load_tables()
+    return load_tables(dataset)

@@ -354,13 +354,6 @@ class Dataset(_Model):
         """Display name of an organisation, touchpoint or phase (the value itself if none)."""
         return getattr(self.labels, kind).get(value, value)
 
-    def load_tables(self) -> dict[str, Any]:
-        """The contract tables this description names (only those present), validated; see
-        :func:`cxlib.dataset.open_dataset`."""
-        from ._load import load_tables
-
-        return load_tables(self)
-
 
 # -- reading and errors ---------------------------------------------------------------------
 

@@ -4,13 +4,16 @@
 ``engine`` parameters. The result behaves like the dict of :func:`cxlib.load_tables`
 (``data["customers"]``, ``"touchpoints" in data``) with two differences:
 
-- tables are read on first use, each validated against the contract (responses also
-  against the customers they name), and each read is recorded in ``data.log``;
+- every table present is checked against the contract when the data are opened, whichever
+  engine reads it and whether or not a notebook uses it: customers, KPIs and financials are
+  read into pandas and validated as :func:`cxlib.load_tables` validates them (and kept);
+  answers and events are checked in the engine with the same rules (counts and examples),
+  and against the customers they name; every read is recorded in ``data.log``.
+  Empty and header-only files are named as such. Absent tables are not an error: they are
+  listed in ``data.notes``. One DataError lists every problem found;
 - the event table (``touchpoints``) is never read into pandas: ``data["touchpoints"]``
   raises. The analyses that need events (journey, churn, KPI model, pilot) take ``data``
-  itself and reduce the events in the engine (:mod:`cxlib.engine._touchpoints`). Its
-  contract checks (required values, known customers) run in the engine when the data are
-  opened.
+  itself and reduce the events in the engine (:mod:`cxlib.engine.touchpoints`).
 
 Tables that lie in a folder as one ``<table>.parquet`` or ``<table>.csv`` file are read by
 :func:`cxlib.io.read_table` (the same reader and result as :func:`cxlib.load_tables`);
@@ -29,13 +32,19 @@ import pandas as pd
 from ..errors import DataError
 from ..schema import CONTRACT, unknown_customers, validate
 from . import _sql
-from ._source import Fetch, Source, _find_table
-from ._touchpoints import check_events, raise_if
+from ._contract import check_references, check_table, raise_if
+from ._files import find_table
+from ._source import Fetch, Source
 
 __all__ = ["Data", "open_data", "EVENT_TABLES"]
 
 EVENT_TABLES = ("touchpoints",)
 """Tables that stay in the engine: only their reductions come into pandas."""
+
+CHECKED_IN_ENGINE = ("responses", "touchpoints")
+"""Tables checked against the contract in the engine when the data are opened (the others
+are read and validated in pandas then); answers come into pandas only when an analysis asks
+for them (notebooks 03 and 04 never do)."""
 
 
 def _engine_args(engine: str) -> tuple[str, str | None]:
@@ -57,8 +66,32 @@ class Data(Mapping[str, pd.DataFrame]):
     def __init__(self, source: Source, check: bool = True) -> None:
         self.source = source
         self._frames: dict[str, pd.DataFrame] = {}
-        if check and source.has("touchpoints"):
-            raise_if(check_events(source))
+        self._checked = False  # references checked in the engine at open
+        self.notes = [f"no {t} table in {source.location}" for t in CONTRACT
+                      if not source.has(t)]
+        """Contract tables absent from the source (a note, not an error)."""
+        if check:
+            self._check()
+
+    def _check(self) -> None:
+        """Every table present against the contract, now. The small ones are read (and
+        kept) and validated in pandas; the large ones (:data:`CHECKED_IN_ENGINE`) are
+        checked in the engine, with the customer ids they refer to. One DataError lists
+        every problem."""
+        problems: list[str] = []
+        for name in self:
+            if name in CHECKED_IN_ENGINE:
+                problems += check_table(self.source, name)
+                continue
+            try:
+                self._frames[name] = self._read(name)
+            except DataError as exc:
+                problems.append(str(exc))
+        for name in CHECKED_IN_ENGINE:
+            if name in self:
+                problems += check_references(self.source, name)
+        self._checked = not problems
+        raise_if(problems)
 
     def __repr__(self) -> str:
         return (f"Data({self.source.location!r}, engine={self.source.engine!r}, "
@@ -83,7 +116,7 @@ class Data(Mapping[str, pd.DataFrame]):
             if not self.source.has(name):
                 raise KeyError(name)
             frame = self._read(name)
-            if name == "responses" and "customers" in self:
+            if name == "responses" and "customers" in self and not self._checked:
                 raise_if(unknown_customers({"customers": self["customers"], name: frame},
                                            {name: self.source.tables[name]}))
             self._frames[name] = frame
@@ -94,7 +127,7 @@ class Data(Mapping[str, pd.DataFrame]):
 
         label = self.source.tables[name]
         t0 = time.perf_counter()
-        hit = (_find_table(Path(self.source.location), name)
+        hit = (find_table(Path(self.source.location), name)
                if Path(self.source.location).is_dir() else None)
         if hit is not None and hit[0] in ("parquet", "csv"):
             frame = read_table(hit[1], name)
@@ -137,11 +170,15 @@ def open_data(source: str | Path | Source, engine: str = "duckdb", *, spark: Any
 
     ``engine``: ``"duckdb"`` (embedded, default), ``"spark"`` (the running session or
     ``local[*]``) or a Spark master (``"local[2]"``, ``"spark://host:7077"``); ``spark`` a
-    running ``SparkSession`` to use instead. ``check``: run the event table's contract
-    checks in the engine now.
+    running ``SparkSession`` to use instead. ``check``: check every table against the
+    contract now (``False``: small tables are validated when first used, events not).
     """
     if isinstance(source, Source):
         return Data(source, check=check)
     kind, master = _engine_args(engine)
-    return Data(Source(source, engine=kind, spark=spark if spark is not None else master),
-                check=check)
+    src = Source(source, engine=kind, spark=spark if spark is not None else master)
+    try:
+        return Data(src, check=check)
+    except BaseException:
+        src.close()  # opened here: closed here when the data break the contract
+        raise

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..churn.features import DAYS_PER_MONTH, STATIC_COLUMNS, feature_window
 from ..errors import DataError
+from ..snapshot import DAYS_PER_MONTH, STATIC_COLUMNS, feature_window
 from ..vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
 from . import _sql
 from ._source import Source, using

@@ -1,4 +1,4 @@
-"""NPS by group pushed down to the engine; the interval math stays in :mod:`cxlib.metrics`."""
+"""NPS by group pushed down to the engine; the interval math is :mod:`cxlib.intervals`."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .. import metrics
 from ..errors import DataError
+from ..intervals import nps_interval
 from . import _sql
 from ._source import Source, using
 
@@ -31,7 +31,7 @@ def nps(source: Source | str | Path, by: str | Sequence[str] | None = None, scor
     One SQL scan of ``table`` returns, per group, the number of answers, the sums of
     weights and squared weights, and the weighted promoters (9-10) and detractors (0-6);
     shares, Kish's effective n and the adjusted-Wald interval (Rocks 2016,
-    :func:`cxlib.metrics.nps_interval`) are then computed on that group-level table. Only
+    :func:`cxlib.intervals.nps_interval`) are then computed on that group-level table. Only
     ``method="adjusted_wald"`` (a bootstrap needs the rows). Groups are sorted, missing
     keys last; groups without answers are left out.
     """
@@ -98,7 +98,7 @@ def _from_sums(g: pd.DataFrame, keys: list[str], level: float, min_n: int,
     with np.errstate(invalid="ignore", divide="ignore"):
         pro, det = wp / sw, wd / sw
         n_eff = np.where(count > 0, sw**2 / sw2, 0.0)
-    low, high = metrics.nps_interval(pro * n_eff, det * n_eff, n_eff, level)
+    low, high = nps_interval(pro * n_eff, det * n_eff, n_eff, level)
     columns = {key: g[key].to_numpy() for key in keys}
     columns.update(n=count.astype(int), n_eff=n_eff, promoters=pro, passives=1 - pro - det,
                    detractors=det, nps=100 * (pro - det), ci_low=low, ci_high=high,

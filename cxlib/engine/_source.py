@@ -14,8 +14,6 @@ DuckDB-dialect texts of :mod:`cxlib.engine._sql` (a backend translates them).
 
 from __future__ import annotations
 
-import codecs
-import re
 import tempfile
 import time
 from collections.abc import Iterator
@@ -27,12 +25,16 @@ from typing import Any, Protocol
 import pandas as pd
 
 from ..errors import DataError
-from ..schema import CONTRACT, date_columns
+from ..checks import MAX_ROWS_SHOWN
+from ..schema import CONTRACT, boolean_columns, date_columns
+from ._files import find_table, is_uri, is_utf8, require_text, transcode
 from ._sql import ident
 
 __all__ = ["Source", "open_source", "using", "Fetch", "ENGINES", "is_uri"]
 
 ENGINES = ("duckdb", "spark")
+_TRUE, _FALSE = "('True', 'TRUE', 'true')", "('False', 'FALSE', 'false')"
+"""The texts pandas' CSV reader takes as true and false (``cxlib.io.read_table``)."""
 DUCKDB_SUFFIXES = (".duckdb", ".ddb", ".db")
 
 
@@ -53,47 +55,6 @@ class _Backend(Protocol):
     def close(self) -> None: ...
 
 
-def _is_utf8(path: Path, chunk: int = 1 << 20) -> bool:
-    """True when the whole file decodes as UTF-8 (streamed, never held in memory)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    with path.open("rb") as fh:
-        try:
-            while block := fh.read(chunk):
-                decoder.decode(block)
-            decoder.decode(b"", final=True)
-        except UnicodeDecodeError:
-            return False
-    return True
-
-
-def _transcode(path: Path, encoding: str, tmpdir: Path, chunk: int = 1 << 20) -> Path:
-    """A UTF-8 copy of ``path`` (streamed), for engines that read UTF-8 only."""
-    out = tmpdir / f"{path.stem}.utf8.csv"
-    decoder = codecs.getincrementaldecoder(encoding)()
-    with path.open("rb") as src, out.open("w", encoding="utf-8", newline="") as dst:
-        try:
-            while block := src.read(chunk):
-                dst.write(decoder.decode(block))
-            dst.write(decoder.decode(b"", final=True))
-        except UnicodeDecodeError as exc:
-            raise DataError(f"{path.name}: not UTF-8 or CP932 text ({exc})") from None
-    return out
-
-
-def _find_table(folder: Path, table: str) -> tuple[str, Path, str] | None:
-    """Where ``table`` lies in ``folder``: (kind, path, label), first of ``<table>.parquet``,
-    a folder ``<table>/`` of Parquet parts, ``<table>.csv``; None when absent."""
-    parquet, csv, parts = (folder / f"{table}.parquet", folder / f"{table}.csv",
-                           folder / table)
-    if parquet.exists():
-        return "parquet", parquet, parquet.name
-    if parts.is_dir() and any(parts.glob("*.parquet")):
-        return "parts", parts, f"{table}/*.parquet"
-    if csv.exists():
-        return "csv", csv, csv.name
-    return None
-
-
 class _DuckDB:
     """Embedded DuckDB: views over the files of a folder, or the tables of a database file."""
 
@@ -110,8 +71,15 @@ class _DuckDB:
             config["memory_limit"] = str(memory_limit)
         if location.is_dir():
             self._con = duckdb.connect(":memory:", config=config)
+            problems = []
             for table in CONTRACT:
-                self._register(location, table)
+                try:
+                    self._register(location, table)
+                except DataError as exc:  # every table's problem, not only the first
+                    problems.append(str(exc))
+            if problems:
+                self.close()
+                raise DataError("\n".join(problems))
         else:
             try:
                 self._con = duckdb.connect(str(location), read_only=True, config=config)
@@ -124,7 +92,7 @@ class _DuckDB:
             self.found = {t: f"table {t}" for t in CONTRACT if t in names}
 
     def _register(self, folder: Path, table: str) -> None:
-        hit = _find_table(folder, table)
+        hit = find_table(folder, table)
         if hit is None:
             return
         kind, path, label = hit
@@ -141,14 +109,63 @@ class _DuckDB:
         rel.create_view(table, replace=True)
 
     def _read_csv(self, path: Path, table: str):
-        if not _is_utf8(path):
+        name = path.name
+        require_text(path)
+        if not is_utf8(path):
             if self._tmp is None:
                 self._tmp = tempfile.TemporaryDirectory(prefix="cx-engine-")
-            path = _transcode(path, "cp932", Path(self._tmp.name))
-        header = self._con.read_csv(str(path), header=True, all_varchar=True).columns
-        dtype = {c: "VARCHAR" for c in header if c.endswith("_id")}
-        dtype.update({c: "TIMESTAMP" for c in date_columns(table) if c in header})
-        return self._con.read_csv(str(path), header=True, dtype=dtype)
+            path = transcode(path, "cp932", Path(self._tmp.name))
+        raw = self._con.read_csv(str(path), header=True, all_varchar=True)
+        dtype = {c: "VARCHAR" for c in raw.columns if c.endswith("_id")}
+        dates = [c for c in date_columns(table) if c in raw.columns]
+        flags = [c for c in boolean_columns(table) if c in raw.columns]
+        dtype.update(dict.fromkeys(dates, "TIMESTAMP"))
+        dtype.update(dict.fromkeys(flags, "VARCHAR"))  # read as pandas reads true/false
+        typed = self._con.read_csv(str(path), header=True, dtype=dtype)
+        self._check_text(name, raw, typed, dates, flags)
+        if flags:
+            typed = typed.project("* REPLACE (" + ", ".join(
+                f"CASE WHEN {ident(c)} IN {_TRUE} THEN true WHEN {ident(c)} IN {_FALSE} "
+                f"THEN false END AS {ident(c)}" for c in flags) + ")")
+        return typed
+
+    def _check_text(self, name: str, raw, typed, dates: list[str], flags: list[str]) -> None:
+        """DataError naming the file, column and rows (1-based data rows, with values) of
+        texts that are not dates in a date column, or not true/false in a true/false column
+        (the words pandas reads as such), found in one scan of the text. Dates are checked
+        against the typed read too, which may know a date format the plain cast does not."""
+        bad = {c: f"{ident(c)} IS NOT NULL AND TRY_CAST({ident(c)} AS TIMESTAMP) IS NULL"
+               for c in dates}
+        bad.update({c: f"{ident(c)} IS NOT NULL AND {ident(c)} NOT IN {_TRUE[:-1]}, "
+                       f"{_FALSE[1:]}" for c in flags})
+        if not bad:
+            return
+        numbered = (f"SELECT row_number() OVER () AS row_, {', '.join(map(ident, bad))} "
+                    "FROM raw")
+        counts = raw.query("raw", "SELECT " + ", ".join(
+            f"count(*) FILTER (WHERE {where})" for where in bad.values())
+            + f" FROM ({numbered})").fetchone()
+        found = {c: n for c, n in zip(bad, counts) if n}
+        if found.keys() & set(dates):
+            try:
+                typed.query("typed", "SELECT " + ", ".join(f"max({ident(c)})" for c in dates)
+                            + " FROM typed").fetchall()
+                found = {c: n for c, n in found.items() if c not in dates}  # a known format
+            except self._duckdb.ConversionException:
+                pass
+        problems = []
+        for c, n in found.items():
+            rows, values = raw.query("raw", (
+                f"SELECT list(row_ ORDER BY row_)[1:{MAX_ROWS_SHOWN}], "
+                f"list({ident(c)} ORDER BY row_)[1:{MAX_ROWS_SHOWN}] FROM ({numbered}) "
+                f"WHERE {bad[c]}")).fetchone()
+            shown = ", ".join(f"{r} ({v!r})" for r, v in zip(rows, values))
+            more = f" and {n - len(rows):,} more" if n > len(rows) else ""
+            what = "dates" if c in dates else "true/false"
+            problems.append(f"{name}: column {c!r} has {n:,} values that are not {what} "
+                            f"(rows {shown}{more})")
+        if problems:
+            raise DataError("\n".join(problems))
 
     def tables(self) -> dict[str, str]:
         return dict(self.found)
@@ -256,14 +273,6 @@ class Source:
         frame = self._backend.fetch(sql, params or {})
         self.log.append(Fetch(what, len(frame), frame.shape[1], time.perf_counter() - t0))
         return frame
-
-
-_URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://")
-
-
-def is_uri(location: str | Path) -> bool:
-    """True for a URI such as ``s3a://bucket/cx`` or ``hdfs://nn/cx`` (not a local path)."""
-    return isinstance(location, str) and bool(_URI.match(location))
 
 
 def open_source(source: str | Path | Source, engine: str = "duckdb", *, spark: Any = None

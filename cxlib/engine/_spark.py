@@ -31,6 +31,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..schema import CONTRACT, date_columns
+from ._files import find_table, is_uri, is_utf8, require_text, transcode
 
 __all__ = ["SparkBackend", "to_spark", "spark_session"]
 
@@ -188,8 +189,6 @@ class SparkBackend:
     def __init__(self, location: Path | str, spark: Any = None) -> None:
         import duckdb
 
-        from ._source import is_uri
-
         remote = is_uri(location)
         if not remote and not location.is_dir():
             raise DataError(f"source {location}: engine='spark' reads a folder of Parquet/CSV "
@@ -224,10 +223,8 @@ class SparkBackend:
             raise
 
     def _register_all(self, location: Path) -> None:
-        from ._source import _find_table
-
         for table in CONTRACT:
-            hit = _find_table(location, table)
+            hit = find_table(location, table)
             if hit is None:
                 continue
             kind, path, label = hit
@@ -315,13 +312,13 @@ class SparkBackend:
     def _read_csv(self, path: Path | str, table: str):
         from pyspark.sql import types as T
 
-        from ._source import _is_utf8, _transcode
-
-        if isinstance(path, Path) and not _is_utf8(path):  # Spark 4 reads UTF-8 (and
+        if isinstance(path, Path):
+            require_text(path)
+        if isinstance(path, Path) and not is_utf8(path):  # Spark 4 reads UTF-8 (and
             # UTF-16/32, Latin-1) only; remote CSV files are read as UTF-8
             if self._tmp is None:
                 self._tmp = tempfile.TemporaryDirectory(prefix="cx-spark-")
-            path = _transcode(path, "cp932", Path(self._tmp.name))
+            path = transcode(path, "cp932", Path(self._tmp.name))
         options = {"header": "true", "multiLine": "true", "escape": '"', "quote": '"',
                    "encoding": "UTF-8"}
         reader = self._spark.read.options(**options)

@@ -302,19 +302,12 @@ WHERE y IS NOT NULL
 ORDER BY customer_id, "when"
 """
 
-# Contract checks on the event table without loading it: missing required values and
-# customer ids unknown to the customers table (counts and up to 5 examples).
-EVENT_CHECKS = """
-SELECT count(*) FILTER (WHERE customer_id IS NULL) AS null_customer,
-       count(*) FILTER (WHERE "timestamp" IS NULL) AS null_timestamp,
-       count(*) FILTER (WHERE event_type IS NULL) AS null_event_type,
-       count(*) AS n
-FROM {touchpoints}
-"""
-
+# Contract references without loading a table: customer ids of {table} (events or answers)
+# unknown to the customers table (count, and up to 5 examples). The row rules of the
+# contract are written by cxlib.engine._contract from cxlib.schema.CONTRACT.
 UNKNOWN_CUSTOMERS = """
 SELECT t.customer_id, count(*) AS n
-FROM {touchpoints} AS t LEFT JOIN {customers} AS c ON c.customer_id = t.customer_id
+FROM {table} AS t LEFT JOIN {customers} AS c ON c.customer_id = t.customer_id
 WHERE t.customer_id IS NOT NULL AND c.customer_id IS NULL
 GROUP BY t.customer_id
 ORDER BY n DESC, t.customer_id
@@ -323,7 +316,7 @@ LIMIT 5
 
 UNKNOWN_CUSTOMER_COUNT = """
 SELECT count(*) AS n
-FROM {touchpoints} AS t LEFT JOIN {customers} AS c ON c.customer_id = t.customer_id
+FROM {table} AS t LEFT JOIN {customers} AS c ON c.customer_id = t.customer_id
 WHERE t.customer_id IS NOT NULL AND c.customer_id IS NULL
 """
 

@@ -16,7 +16,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..errors import DataError
 from ..schema import require_columns
 from . import _sql
 from ._source import Source
@@ -190,31 +189,3 @@ def last_event(events: Events) -> pd.Timestamp:
     d = src.fetch(_sql.DATA_END_PART.format(column=_sql.ident("timestamp"),
                                             table=_table()), what="touchpoints: last event")
     return pd.Timestamp(d["d"].iloc[0])
-
-
-def check_events(src: Source) -> list[str]:
-    """Contract problems of the source's event table, found in the engine (empty: none)."""
-    where = f"{TABLE} ({src.location}: {src.tables[TABLE]})"
-    src.require(TABLE, ["event_id", "customer_id", "timestamp", "event_type"], "touchpoints")
-    c = src.fetch(_sql.EVENT_CHECKS.format(touchpoints=_table()),
-                  what="touchpoints: contract checks").iloc[0]
-    problems = [f"{where}: column {col!r} has {int(c[key]):,} missing values"
-                for key, col in (("null_customer", "customer_id"),
-                                 ("null_timestamp", "timestamp"),
-                                 ("null_event_type", "event_type")) if c[key]]
-    if src.has("customers"):
-        parts = dict(touchpoints=_table(), customers=_table("customers"))
-        n = int(src.fetch(_sql.UNKNOWN_CUSTOMER_COUNT.format(**parts),
-                          what="touchpoints: unknown customers").iloc[0, 0])
-        if n:
-            ex = src.fetch(_sql.UNKNOWN_CUSTOMERS.format(**parts),
-                           what="touchpoints: unknown customer examples")
-            problems.append(f"{where}: column 'customer_id' refers to customers not in the "
-                            f"customers table ({n:,} events; e.g. "
-                            f"{', '.join(map(str, ex['customer_id']))})")
-    return problems
-
-
-def raise_if(problems: list[str]) -> None:
-    if problems:
-        raise DataError("\n".join(problems))

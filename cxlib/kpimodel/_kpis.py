@@ -20,8 +20,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..engine import _touchpoints as events
-from ..engine._answers import kpi_answers
+from ..engine import kpi_answers
+from ..engine import touchpoints as events
 from ..errors import DataError
 from ..schema import require_columns
 from ..vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS

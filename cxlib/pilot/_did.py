@@ -20,8 +20,8 @@ import pandas as pd
 import plotly.graph_objects as go
 from scipy import stats
 
-from ..engine import _touchpoints as events
 from ..checks import check_option
+from ..engine import touchpoints as events
 from ..errors import DataError, ModelError, SmallSampleWarning
 from ..plots import TEMPLATE
 from ._groups import CONTROL, PILOT

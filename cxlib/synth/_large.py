@@ -40,6 +40,7 @@ import pyarrow.parquet as pq
 
 from ..checks import check_at_least
 from ..errors import ParameterError
+from ._company import make_company
 from ._params import Params
 
 __all__ = ["write_large", "chunk_sizes", "relationship_tenures"]
@@ -119,8 +120,6 @@ def write_large(out_dir: Path | str, n_customers: int = 1_000_000, seed: int = 2
     same files. Ids: ``C`` + customer number, ``R``/``E`` + response/event number, zero-padded
     to a width fixed by ``n_customers``.
     """
-    from . import make_company  # late: this module may be imported by the package itself
-
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     sizes = chunk_sizes(n_customers, chunk_customers)
