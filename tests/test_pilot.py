@@ -513,3 +513,21 @@ def test_unit_effects_match_statsmodels_with_customer_dummies_on_monthly_data():
     assert res.se == pytest.approx(ref.bse["d"] * math.sqrt(g / (g - 1) * (n - 1) / (n - k)),
                                    rel=1e-8)
     assert "customer" in res.method and "two-way" in res.method
+
+
+def test_unit_effects_with_clusters_not_nested_in_units_match_statsmodels():
+    """Clusters that cut across units (here: calendar months): the within scores keep the
+    unit-mean term and K counts the unit effects, as OLS with dummies (statsmodels CR1)."""
+    obs, groups, start = simulate_panel(np.random.default_rng(9), n_pilot=40, n_control=60,
+                                        months=14, effect=0.3)
+    d = obs.assign(treated=(obs["customer_id"].map(groups) == "pilot").astype(int),
+                   post=(obs["when"] >= start).astype(int),
+                   month=obs["when"].dt.to_period("M").astype(str))
+    d["d"] = d["treated"] * d["post"]
+    with pytest.warns(SmallSampleWarning, match="pilot month clusters"):
+        res = pilot.did(d, unit="customer_id", time="when", outcome="y", treated="treated",
+                        start=start, cluster="month", event_study=False)
+    ref = smf.ols("y ~ d + C(customer_id) + C(month)", data=d).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(d["month"])[0]})
+    assert res.estimate == pytest.approx(ref.params["d"], rel=1e-9)
+    assert res.se == pytest.approx(ref.bse["d"], rel=1e-8)
