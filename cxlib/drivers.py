@@ -98,20 +98,41 @@ def shapley_r2(rxx: np.ndarray, rxy: np.ndarray) -> np.ndarray:
     return out
 
 
+def _logit(x: np.ndarray, y: np.ndarray, tol: float = 1e-10, max_iter: int = 100) -> np.ndarray:
+    """Maximum-likelihood logistic coefficients (intercept first) by Newton-Raphson,
+    iterated until no coefficient moves by more than ``tol`` (R's ``glm`` to convergence).
+
+    Raises ``LinAlgError`` when it does not converge (perfect separation).
+    """
+    from scipy.special import expit
+
+    design = np.column_stack([np.ones(len(x)), x])
+    beta = np.zeros(design.shape[1])
+    for _ in range(max_iter):
+        prob = expit(design @ beta)
+        hessian = design.T @ (design * (prob * (1 - prob))[:, None])
+        step = np.linalg.solve(hessian, design.T @ (y - prob))
+        beta = beta + step
+        if not np.isfinite(beta).all():
+            break
+        if np.abs(step).max() < tol:
+            return beta
+    raise np.linalg.LinAlgError("the logistic fit does not converge (perfect separation?)")
+
+
 def _logistic_weights(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Relative weights for a binary outcome (Tonidandel & LeBreton 2010)."""
-    from sklearn.linear_model import LogisticRegression
+    """Relative weights for a binary outcome (Tonidandel & LeBreton 2010), the logistic
+    regression on the orthogonal counterparts solved to convergence (unpenalised)."""
+    from scipy.special import expit
 
     xs = (x - x.mean(axis=0)) / x.std(axis=0, ddof=1)
     rxx = np.corrcoef(xs, rowvar=False)
     lam = _loadings(rxx)
     z = xs @ np.linalg.inv(lam)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fit = LogisticRegression(C=1e6, max_iter=500).fit(z, y)
-    b = fit.coef_[0]
-    logit = fit.decision_function(z)
-    prob = fit.predict_proba(z)[:, 1]
+    coef = _logit(z, np.asarray(y, dtype=float))
+    b = coef[1:]
+    logit = coef[0] + z @ b
+    prob = expit(logit)
     r2 = np.corrcoef(y, prob)[0, 1] ** 2
     b_std = b * z.std(axis=0, ddof=1) * np.sqrt(r2) / logit.std(ddof=1)
     return (lam**2) @ (b_std**2)

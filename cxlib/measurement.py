@@ -25,11 +25,11 @@ import numpy as np
 import pandas as pd
 
 from .checks import check_option, row_numbers, rows_text
-from .errors import DataError
+from .errors import DataError, ParameterError
 from .schema import as_numbers
 
 __all__ = ["WeightedCorr", "cov_to_corr", "component_loadings", "cronbach_alpha", "dillon_goldstein_rho", "block_eigenvalues",
-           "composite_reliability", "ave", "rho_a", "htmt", "fornell_larcker",
+           "composite_reliability", "ave", "rho_a", "FIRST_COMPONENT", "htmt", "fornell_larcker",
            "item_correlations", "first_component_loadings", "MISSING_POLICIES"]
 
 Missing = Literal["error", "drop", "pairwise"]
@@ -212,19 +212,31 @@ def dillon_goldstein_rho(items: pd.DataFrame, missing: Missing = "error") -> flo
     return composite_reliability(first_component_loadings(items, missing).to_numpy())
 
 
-def rho_a(items: pd.DataFrame, weights=None, missing: Missing = "error") -> float:
-    """Dijkstra-Henseler's rho_A of a block for the given outer weights.
+FIRST_COMPONENT = "first_component"
+"""``rho_a(items, FIRST_COMPONENT)``: weights of the block's first principal component."""
+
+
+def rho_a(items: pd.DataFrame, weights, missing: Missing = "error") -> float:
+    """Dijkstra-Henseler's rho_A of a block for its outer weights.
 
     rho_A = (w'w)^2 * w'(S - diag S)w / w'(ww' - diag ww')w with S the items'
     correlation matrix and w rescaled so the composite has unit variance (w'Sw = 1).
-    ``weights=None`` uses the first principal component (the weights a Mode A block
-    converges to on its own). With equal weights rho_A equals standardised alpha.
+    ``weights``: the block's PLS Mode A outer weights for standardised items (what
+    seminr, cSEM and SmartPLS report; :func:`cxlib.kpimodel.measurement_quality` passes
+    them), as a sequence in item order or a Series/dict by item; or
+    ``"first_component"`` for a block outside a path model (the first principal
+    component: the weights Mode A converges to with the block as its own proxy; not the
+    PLS model's number). With equal weights rho_A equals standardised alpha.
     Returns NaN where undefined (all weight on one item).
     """
     corr = item_correlations(items, missing)
     s = corr.to_numpy()
-    if weights is None:
+    if isinstance(weights, str):
+        check_option("weights", weights, (FIRST_COMPONENT,))
         w = _eig(s)[1][:, 0]
+    elif weights is None:
+        raise ParameterError("rho_a: pass the block's PLS outer weights (kpimodel's "
+                             "PLSResult.outer) or weights='first_component'")
     else:
         if isinstance(weights, (pd.Series, dict)):
             w = pd.Series(weights, dtype=float).reindex(corr.index).to_numpy()

@@ -49,11 +49,16 @@ def test_eigenvalues_rho_ave_rho_a_hand_computed(hand):
     assert m.ave([1, 0.8, 0.6]) == pytest.approx(2 / 3)
     assert m.composite_reliability([0.7, 0.7]) == pytest.approx(1.96 / (1.96 + 2 * 0.51))
     # rho_A with PC1 weights = (1 - 1/lambda1) / (1 - sum v^4); v^2 = .5, .32, .18
-    assert m.rho_a(hand) == pytest.approx(0.5 / (1 - (0.25 + 0.1024 + 0.0324)), abs=1e-12)
+    assert m.rho_a(hand, "first_component") == pytest.approx(0.5 / (1 - (0.25 + 0.1024 + 0.0324)), abs=1e-12)
     # with equal weights rho_A equals standardised alpha (Dijkstra & Henseler 2015)
     assert m.rho_a(hand, weights=[1, 1, 1]) == pytest.approx(4.2 / 5.8, abs=1e-12)
     # weights are rescaled, so their scale does not matter
     assert m.rho_a(hand, weights={"a": 2, "b": 2, "c": 2}) == pytest.approx(4.2 / 5.8)
+    # no silent default: PLS weights come from a model, the component only when asked
+    with pytest.raises(ParameterError, match="PLS outer weights"):
+        m.rho_a(hand, None)
+    with pytest.raises(ParameterError, match="weights must be one of"):
+        m.rho_a(hand, "pca")
 
 
 def _two_factor(n: int, loading: float, phi: float, seed: int) -> pd.DataFrame:
@@ -123,3 +128,30 @@ def test_matches_r_plspm_unidim_on_ecsi():
         eig = m.block_eigenvalues(items)
         assert eig[0] == pytest.approx(row["eig_1st"], abs=1e-6)
         assert eig[1] == pytest.approx(row["eig_2nd"], abs=1e-6)
+
+
+RHO_A = ROOT / "tests" / "reference" / "measurement"
+
+
+@pytest.mark.skipif(not REFERENCE.exists(), reason="../shared/reference/ not present")
+def test_rho_a_matches_r_pls_mode_a_weights_on_ecsi():
+    # tests/reference/measurement/rho_a.R: PLS (Mode A, path scheme, standardised items)
+    # written out in R, as seminr/cSEM/SmartPLS estimate it, then Dijkstra-Henseler's formula
+    from cxlib import kpimodel
+
+    data = pd.read_csv(REFERENCE / "satisfaction.csv", index_col=0)
+    ref = pd.read_csv(RHO_A / "ecsi_rho_a.csv").set_index("construct")
+    weights = pd.read_csv(RHO_A / "ecsi_path_weights.csv").set_index("indicator")
+    for block, row in ref.iterrows():
+        w = weights.loc[weights["construct"] == block, "weight"]
+        assert m.rho_a(data[w.index], w) == pytest.approx(row["rho_a"], abs=1e-12)
+        assert m.rho_a(data[w.index], "first_component") == pytest.approx(
+            row["rho_a_first_component"], abs=1e-12)
+    assert (ref["rho_a"] - ref["rho_a_first_component"]).abs().max() > 0.04  # LOY: they differ
+    spec = "\n".join([*(f"{b} =~ {' + '.join(weights.index[weights['construct'] == b])}"
+                         for b in ref.index),
+                       "EXPE ~ IMAG", "QUAL ~ EXPE", "VAL ~ EXPE + QUAL",
+                       "SAT ~ IMAG + EXPE + QUAL + VAL", "LOY ~ IMAG + SAT"])
+    fit = kpimodel.fit_pls(spec, data, scheme="path", scaled=True, tol=1e-14, maxiter=1000)
+    quality = kpimodel.measurement_quality(fit).set_index("construct")
+    np.testing.assert_allclose(quality.loc[ref.index, "rho_a"], ref["rho_a"], rtol=0, atol=1e-9)

@@ -183,7 +183,34 @@ def test_nps_change_finds_the_planted_change_only():
     assert list(both["grouping"]) == ["g", "g", "g", "h", "h"]
     a = both.set_index(["grouping", "group"]).loc[("g", "a")]
     assert a["significant"] and a["p_holm"] >= out.loc["a", "p_holm"]
-    assert a["p_holm"] == pytest.approx(min(1.0, 5 * a["p_value"]))  # smallest p: times 5
+    assert a["p_holm"] == pytest.approx(min(1.0, 5 * a["p_value"]), rel=1e-12, abs=0)  # times 5
+
+
+def test_nps_change_holm_adjustment_hand_computed_with_moderate_p_values():
+    # three groups, 60 answers before and after, changes of +30, +20 and +13 points:
+    # raw p about 0.04, 0.18 and 0.38, so Holm visibly changes them (and the verdict of a)
+    def block(g, prev, curr):
+        rows = []
+        for when, counts in (("2025-03-01", prev), ("2025-09-01", curr)):
+            for score, n in zip((10, 8, 3), counts):
+                rows += [{"response_date": pd.Timestamp(when), "g": g, "nps": score}] * n
+        return rows
+
+    frame = pd.DataFrame(block("a", (20, 20, 20), (30, 18, 12))
+                         + block("b", (20, 20, 20), (26, 20, 14))
+                         + block("c", (20, 20, 20), (24, 20, 16)))
+    out = cxlib.metrics.nps_change(frame, "2025-07-01", by="g").set_index("g")
+    p = out["p_value"]
+    assert 0.01 < p["a"] < 0.05 < p["b"] < p["c"] < 0.5
+    # Holm by hand: sorted p times 3, 2, 1, then running maximum
+    hand = {"a": 3 * p["a"], "b": max(3 * p["a"], 2 * p["b"]),
+            "c": max(3 * p["a"], 2 * p["b"], p["c"])}
+    for g, value in hand.items():
+        assert out.loc[g, "p_holm"] == pytest.approx(min(1.0, value), rel=1e-12)
+    from statsmodels.stats.multitest import multipletests
+    np.testing.assert_allclose(out["p_holm"], multipletests(p, method="holm")[1], rtol=1e-12)
+    # a is below 0.05 on its own but not after the adjustment
+    assert not out["significant"].any()
 
 
 # -- trend, sample size --------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ from statsmodels.stats.proportion import proportion_effectsize
 from threadpoolctl import threadpool_limits
 
 from cxlib import pilot
-from cxlib.errors import DataError, ParameterError, SmallSampleWarning
+from cxlib.errors import DataError, ParameterError, SmallSampleWarning, StatisticalWarning
 
 START = pd.Timestamp("2025-04-01")
 
@@ -378,3 +379,155 @@ def test_cell_level_fit_equals_statsmodels_cluster_ols():
     ref = sm.OLS(y, x_cell[cell]).fit(cov_type="cluster", cov_kwds={"groups": clusters})
     np.testing.assert_allclose(ours.params, ref.params, rtol=1e-10)
     np.testing.assert_allclose(ours.cov_params(), ref.cov_params(), rtol=1e-8)
+
+
+# --------------------------------------------------------------------------- did() vs R
+REF_DID = Path(__file__).parent / "reference" / "did"
+
+
+@pytest.fixture(scope="module")
+def produc():
+    d = pd.read_csv(REF_DID / "produc.csv")
+    number = pd.factorize(d["state"], sort=True)[0] + 1
+    return {"balanced": d, "unbalanced": d[(number * 7 + d["year"]) % 5 != 0]}
+
+
+def _produc_did(panel, **kwargs):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)  # 16 treated states, 9 regions
+        return pilot.did(panel, unit="state", time="year", outcome="y", treated="treated",
+                         start=1979, **kwargs)
+
+
+def test_did_matches_r_two_way_fixed_effects_and_clusters_on_produc(produc):
+    """tests/reference/did/did.R: lm + sandwich (CR1) and plm's two-way within estimator on
+    the Produc panel with integer years, 0/1 treatment, state or region clusters."""
+    ref = pd.read_csv(REF_DID / "produc_did.csv")
+    for _, r in ref.iterrows():
+        fe = r["unit_effects"].strip() == "TRUE"
+        res = _produc_did(produc[r["case"]], cluster=r["cluster"].strip(), unit_effects=fe,
+                          event_study=False)
+        assert res.n_obs == r["n"] and res.n_clusters == r["clusters"]
+        assert res.estimate == pytest.approx(r["estimate"], abs=1e-9), tuple(r)
+        assert res.se == pytest.approx(r["se"], abs=1e-9), tuple(r)
+    # on the unbalanced panel the pooled estimator and two-way fixed effects differ
+    u = ref[ref["case"].str.strip() == "unbalanced"].set_index("cluster")
+    assert abs(u["estimate"].iloc[0] - u["estimate"].iloc[-1]) > 0.04
+
+
+@pytest.mark.parametrize("case", ["balanced", "unbalanced"])
+def test_did_event_study_on_yearly_data_matches_r(produc, case):
+    es_ref = pd.read_csv(REF_DID / f"produc_event_{case}.csv").set_index("period")
+    pt = pd.read_csv(REF_DID / f"produc_pretrend_{case}.csv").iloc[0]
+    res = _produc_did(produc[case], cluster="state")
+    es = res.event_study.set_index("period")
+    assert es.loc[-1, "estimate"] == 0 and len(es) == len(es_ref) + 1
+    np.testing.assert_allclose(es.loc[es_ref.index, "estimate"], es_ref["estimate"], atol=1e-9)
+    np.testing.assert_allclose(es.loc[es_ref.index, "se"], es_ref["se"], atol=1e-9)
+    assert res.pretrend_chi2 == pytest.approx(pt["chi2"], rel=1e-8)
+    assert res.pretrend_df == pt["df"] and res.pretrend_p == pytest.approx(pt["p"], rel=1e-6)
+    assert res.period == "year" and "year FE" in res.method
+
+
+def test_did_reads_dates_labels_and_booleans_alike(produc):
+    """The same panel as yearly dates, as string periods, with labelled or boolean groups
+    and other column names gives the same numbers (integers are not nanoseconds)."""
+    base = _produc_did(produc["unbalanced"])
+    d = produc["unbalanced"]
+    dated = d.assign(when=pd.to_datetime(d["year"].astype(str) + "-01-01"),
+                     group=np.where(d["treated"] == 1, "new", "old"), flag=d["treated"] == 1)
+    variants = [
+        dict(time="when", start="1979-01-01", treated="group", treated_value="new"),
+        dict(time="when", start=pd.Timestamp("1978-07-01"), treated="flag"),  # mid-year start
+        dict(time="year", post="after", treated="flag"),
+    ]
+    dated["after"] = (dated["year"] >= 1979).astype(int)
+    for v in variants:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", SmallSampleWarning)
+            res = pilot.did(dated.rename(columns={"y": "gsp", "state": "who"}), unit="who",
+                            outcome="gsp", **v)
+        assert res.estimate == pytest.approx(base.estimate, abs=1e-12), v
+        assert res.se == pytest.approx(base.se, abs=1e-12), v
+        np.testing.assert_allclose(res.event_study["estimate"], base.event_study["estimate"],
+                                   atol=1e-10)
+    labels = d.assign(year=d["year"].astype(str))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", SmallSampleWarning)
+        res = pilot.did(labels, unit="state", time="year", outcome="y", treated="treated",
+                        start="1979")
+    assert res.estimate == pytest.approx(base.estimate, abs=1e-12) and res.period == "year"
+    assert res.pretrend_p == pytest.approx(base.pretrend_p, rel=1e-9)
+
+
+def test_did_says_what_it_cannot_identify(produc):
+    d = produc["balanced"]
+    with pytest.raises(DataError, match="labels|treated_value"):
+        pilot.did(d.assign(g=np.where(d["treated"] == 1, "a", "b")), unit="state", time="year",
+                  outcome="y", treated="g", start=1979)
+    with pytest.raises(DataError, match="constant per unit"):
+        pilot.did(d.assign(treated=(d["year"] % 2)), unit="state", time="year", outcome="y",
+                  treated="treated", start=1979)
+    with pytest.raises(ParameterError, match="integer periods: start must be an integer"):
+        pilot.did(d, unit="state", time="year", outcome="y", treated="treated",
+                  start="1979-01-01")
+    with pytest.raises(ParameterError, match="exactly one of start"):
+        pilot.did(d, unit="state", time="year", outcome="y", treated="treated")
+    with pytest.raises(DataError, match="need column.*'sales'"):
+        pilot.did(d, unit="state", time="year", outcome="sales", treated="treated", start=1979)
+    # each treated state seen only before or only after: unit effects cannot identify it
+    split = d[(d["treated"] == 0) | ((d["year"] < 1979) == (d["state"] < "M"))]
+    with pytest.raises(DataError, match="observed both before and after"):
+        _produc_did(split)
+    assert np.isfinite(_produc_did(split, unit_effects=False, event_study=False).estimate)
+    # a start in the first year: no pre-period for the event study's reference
+    with pytest.raises(DataError, match="before the pilot start"):
+        _produc_did(d.assign(year=d["year"]), first=1979)
+    # few clusters are named
+    with pytest.warns(SmallSampleWarning, match="only 4 pilot region clusters"):
+        pilot.did(d.assign(treated=d["region"].isin([1, 2, 3, 4]).astype(int)), unit="state",
+                  time="year", outcome="y", treated="treated", start=1979, cluster="region",
+                  event_study=False)
+    # one pre period only: no pre-trend test, said so
+    with pytest.warns(StatisticalWarning, match="pre-trend cannot be tested"):
+        _produc_did(d, first=1978)
+
+
+def test_unit_effects_match_statsmodels_with_customer_dummies_on_monthly_data():
+    """Two-way FE on the simulated customer panel (unbalanced, dates) equal statsmodels'
+    OLS with customer and month dummies; CR1 with K excluding the nested customer effects."""
+    obs, groups, start = simulate_panel(np.random.default_rng(8), n_pilot=40, n_control=60,
+                                        effect=0.3)
+    res = pilot.difference_in_differences(obs, groups, start, pre_months=8, event_study=False,
+                                          unit_effects=True)
+    d = obs.assign(treated=(obs["customer_id"].map(groups) == "pilot").astype(int),
+                   post=(obs["when"] >= start).astype(int),
+                   month=obs["when"].dt.to_period("M").astype(str))
+    d = d[d["when"] >= start - pd.DateOffset(months=8)]
+    d["d"] = d["treated"] * d["post"]
+    ref = smf.ols("y ~ d + C(customer_id) + C(month)", data=d).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(d["customer_id"])[0],
+                                      "use_correction": False, "df_correction": False})
+    g, n, k = d["customer_id"].nunique(), len(d), d["month"].nunique()
+    assert res.estimate == pytest.approx(ref.params["d"], rel=1e-9)
+    assert res.se == pytest.approx(ref.bse["d"] * math.sqrt(g / (g - 1) * (n - 1) / (n - k)),
+                                   rel=1e-8)
+    assert "customer" in res.method and "two-way" in res.method
+
+
+def test_unit_effects_with_clusters_not_nested_in_units_match_statsmodels():
+    """Clusters that cut across units (here: calendar months): the within scores keep the
+    unit-mean term and K counts the unit effects, as OLS with dummies (statsmodels CR1)."""
+    obs, groups, start = simulate_panel(np.random.default_rng(9), n_pilot=40, n_control=60,
+                                        months=14, effect=0.3)
+    d = obs.assign(treated=(obs["customer_id"].map(groups) == "pilot").astype(int),
+                   post=(obs["when"] >= start).astype(int),
+                   month=obs["when"].dt.to_period("M").astype(str))
+    d["d"] = d["treated"] * d["post"]
+    with pytest.warns(SmallSampleWarning, match="pilot month clusters"):
+        res = pilot.did(d, unit="customer_id", time="when", outcome="y", treated="treated",
+                        start=start, cluster="month", event_study=False)
+    ref = smf.ols("y ~ d + C(customer_id) + C(month)", data=d).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(d["month"])[0]})
+    assert res.estimate == pytest.approx(ref.params["d"], rel=1e-9)
+    assert res.se == pytest.approx(ref.bse["d"], rel=1e-8)

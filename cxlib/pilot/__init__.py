@@ -2,8 +2,9 @@
 
 Design (:mod:`._power`, :mod:`._groups`): power and minimum detectable effects for NPS,
 churn and revenue per customer; random or matched monitor groups with balance checks.
-Analysis (:mod:`._did`, :mod:`._randomised`): difference-in-differences with
-customer-clustered SEs, event study and pre-trend check; for a randomised pilot the
+Analysis (:mod:`._did`, :mod:`._kpis`, :mod:`._randomised`): difference-in-differences of
+any panel (two-way fixed effects, any clusters) and of the pilot's KPIs, event study and
+pre-trend check; for a randomised pilot the
 CUPED difference, the NPS difference and randomisation inference.
 Decision (:mod:`._decision`): effect, interval, probability above a business threshold,
 projected money and a computed recommendation (roll out / extend the pilot / stop).
@@ -14,8 +15,9 @@ from __future__ import annotations
 from ._decision import (
     RECOMMENDATIONS, Decision, ValuePerUnit, decide, retention_value, rollout_value,
 )
-from ._did import (KPIS, DiDResult, difference_in_differences, effects_plot, effects_table,
-                   evaluate_pilot, kpi_observations)
+from ._did import DiDResult, did
+from ._kpis import (KPIS, difference_in_differences, effects_plot, effects_table, evaluate_pilot,
+                    kpi_observations)
 from ._groups import (CONTROL, PILOT, Balance, add_tenure_band, assign_monitor_group, balance,
                       define_groups, match_controls)
 from ._power import (Baseline, PilotDesign, baseline, mde_mean, mde_nps, mde_rate, nps_sd,
@@ -30,7 +32,7 @@ __all__ = [
     "define_groups", "assign_monitor_group", "match_controls", "add_tenure_band", "balance",
     "Balance", "PILOT", "CONTROL",
     # analysis
-    "KPIS", "kpi_observations", "difference_in_differences", "evaluate_pilot", "DiDResult",
+    "did", "KPIS", "kpi_observations", "difference_in_differences", "evaluate_pilot", "DiDResult",
     "effects_table", "effects_plot",
     "customer_pre_post", "cuped_difference", "CupedResult", "nps_difference",
     "randomisation_test", "RandomisationResult",

@@ -20,7 +20,8 @@ from scipy import stats
 
 from ..errors import DataError
 from ..plots import TEMPLATE
-from ._did import DiDResult, kpi_observations
+from ._did import DiDResult
+from ._kpis import kpi_observations
 from ..metrics import z_value
 from ..results import Result, ci_text
 

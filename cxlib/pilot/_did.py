@@ -1,113 +1,44 @@
-"""Difference-in-differences for a pilot vs a comparison group, with an event study.
+"""Difference-in-differences of any panel: two-way fixed effects, clusters, event study.
 
-The two-way fixed-effects regression ``y ~ pilot + month FE + pilot x post`` by OLS
-with standard errors clustered by customer (statsmodels ``cov_type="cluster"``,
-Cameron & Miller 2015). The event study replaces ``pilot x post`` by one
-``pilot x period`` term per (binned) month relative to the start, the period just
-before the start being the reference; the pre-trend check is the joint Wald test
-that all pre-start terms are zero, plus the pilot-minus-control slope over the
-pre-period months.
+:func:`did` fits ``y ~ unit FE + period FE + treated x post`` by OLS (or, with
+``unit_effects=False``, ``y ~ treated + period FE + treated x post``) with standard
+errors clustered by any column (CR1, Cameron & Miller 2015). Periods are calendar
+months of a date column, integers (years, waves) or ordered labels. The event study
+replaces ``treated x post`` by one term per (binned) period relative to the start, the
+period just before it being the reference; the pre-trend check is the joint Wald test
+that all pre-start terms are zero, plus the treated-minus-control slope over the
+pre-period.
+
+Every regressor is a function of the cell (group x period x before/after), so the fit
+works on cell counts and sums, and unit effects are absorbed by the within
+transformation through a sparse unit-by-cell count table (Frisch-Waugh-Lovell): no
+N x K design matrix (20M customer-months x 40 columns = 6 GB).
 """
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable
 
 import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
-from scipy import stats
+from scipy import sparse, stats
 
-from ..checks import check_option
-from ..engine import touchpoints as events
-from ..errors import DataError, ModelError, SmallSampleWarning
+from ..errors import DataError, ModelError, ParameterError, SmallSampleWarning, StatisticalWarning
+from ..intervals import z_value
 from ..plots import TEMPLATE
-from ._groups import CONTROL, PILOT
-from ..metrics import z_value
 from ..results import Result, ci_text
+from ._groups import CONTROL, PILOT
 
-__all__ = ["KPIS", "kpi_observations", "difference_in_differences", "evaluate_pilot",
-           "effects_table", "effects_plot",
-           "DiDResult", "month_index"]
+__all__ = ["did", "DiDResult", "month_index"]
 
 MIN_CLUSTERS = 30
-"""Fewer pilot customers than this: cluster-robust SEs are unreliable (warned)."""
+"""Fewer treated clusters than this: cluster-robust SEs are unreliable (warned)."""
 
-
-def _transactional_cc(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    r = t["responses"]
-    keep = (r["organisation"] == "contact_centre") & r["csat"].notna()
-    if "survey_type" in r.columns:
-        keep &= r["survey_type"] == "transactional"
-    r = r[keep]
-    return pd.DataFrame({"customer_id": r["customer_id"], "when": r["response_date"],
-                         "y": r["csat"].astype(float)})
-
-
-def _nps(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    r = t["responses"]
-    r = r[r["nps"].notna()]
-    s = r["nps"].astype(float)
-    return pd.DataFrame({"customer_id": r["customer_id"], "when": r["response_date"],
-                         "y": 100.0 * ((s >= 9).astype(float) - (s <= 6).astype(float))})
-
-
-def _nps_0_10(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    r = t["responses"]
-    r = r[r["nps"].notna()]
-    return pd.DataFrame({"customer_id": r["customer_id"], "when": r["response_date"],
-                         "y": r["nps"].astype(float)})
-
-
-def _fcr(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    # first contacts with a known outcome, from the events in memory or in the engine
-    return events.contact_observations(t if events.is_pushed_down(t) else t["touchpoints"],
-                                       "first_contact_resolution")
-
-
-def _churn(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Customer-months from the month after signup to the churn month (1 = left that month)."""
-    c = t["customers"]
-    end = t["financials"]["month"].max() if "financials" in t else c["signup_date"].max()
-    first = month_index(c["signup_date"]) + 1
-    churned = c["churned"].to_numpy(dtype=bool)
-    last = np.where(churned, month_index(c["churn_date"].fillna(c["signup_date"])),
-                    month_index(pd.Series([end]))[0])
-    k = np.clip(last - first + 1, 0, None)
-    rep = np.repeat(np.arange(len(c)), k)
-    offset = np.arange(k.sum()) - np.repeat(np.cumsum(k) - k, k)
-    mi = first[rep] + offset
-    when = pd.to_datetime(pd.DataFrame({"year": mi // 12, "month": mi % 12 + 1, "day": 1}))
-    left = churned[rep] & (offset == k[rep] - 1)
-    return pd.DataFrame({"customer_id": c["customer_id"].to_numpy()[rep], "when": when,
-                         "y": left.astype(float)})
-
-
-@dataclass(frozen=True)
-class KpiSpec:
-    label: str
-    unit: str
-    extract: Callable[[dict[str, pd.DataFrame]], pd.DataFrame]
-
-
-KPIS: dict[str, KpiSpec] = {
-    "csat_contact_centre": KpiSpec("Contact-centre CSAT", "1-5 scale, transactional answers",
-                                   _transactional_cc),
-    "nps": KpiSpec("NPS", "NPS points (per answer +100/0/-100)", _nps),
-    "nps_0_10": KpiSpec("Likelihood to recommend", "0-10 scale", _nps_0_10),
-    "first_contact_resolution": KpiSpec("First-contact resolution",
-                                        "share of first contacts resolved", _fcr),
-    "churn": KpiSpec("Monthly churn", "share of active customers leaving per month", _churn),
-}
-"""KPIs the pilot analysis can build from the contract tables."""
-
-
-def kpi_observations(tables: dict[str, pd.DataFrame], kpi: str) -> pd.DataFrame:
-    """Observation-level frame ``customer_id, when, y`` for one of :data:`KPIS`."""
-    check_option("kpi", kpi, KPIS)
-    return KPIS[kpi].extract(tables).reset_index(drop=True)
+_CHUNK = 200_000
+"""Units per block when absorbing unit effects (bounds memory at 1M+ units)."""
 
 
 def month_index(when: pd.Series) -> np.ndarray:
@@ -140,7 +71,12 @@ class DiDResult(Result):
     pretrend_df: int = 0
     pre_slope: float = np.nan
     pre_slope_ci: tuple[float, float] = (np.nan, np.nan)
-    bin_months: int = 1
+    bin: int = 1
+    """Periods per event-study bin."""
+    period: str = "month"
+    """What one period is: "month", "quarter", "year" (dates) or the time column's name."""
+    unit_name: str = "customer"
+    n_clusters: int = 0
     method: str = ("OLS y ~ pilot + month FE + pilot x post, SE clustered by customer")
 
     @property
@@ -160,8 +96,9 @@ class DiDResult(Result):
                 f"{ci_text(self.ci_low, self.ci_high, self.level, '+.4g')}, "
                 f"p={self.p_value:.3g}; "
                 f"n = {self.n_obs:,} observations from {self.n_pilot:,} pilot and "
-                f"{self.n_control:,} control customers; pre-trend Wald p={self.pretrend_p:.3g} "
-                f"(chi2={self.pretrend_chi2:.2f}, df={self.pretrend_df}); method: {self.method}")
+                f"{self.n_control:,} control {self.unit_name}s; pre-trend Wald "
+                f"p={self.pretrend_p:.3g} (chi2={self.pretrend_chi2:.2f}, df={self.pretrend_df}); "
+                f"method: {self.method}")
 
     def plot(self) -> go.Figure:
         es = self.event_study
@@ -183,15 +120,17 @@ class DiDResult(Result):
             template=TEMPLATE, showlegend=False,
             title=f"{self.kpi}: effect {self.estimate:+.3g} [{self.ci_low:+.3g}, "
                   f"{self.ci_high:+.3g}]; {verdict} (p={self.pretrend_p:.2f})",
-            xaxis_title=f"periods of {self.bin_months} month(s) since the pilot start "
+            xaxis_title=f"periods of {self.bin} {self.period}(s) since the pilot start "
                         f"(reference: -1)",
             yaxis_title=f"pilot minus control, {self.unit} ({self.level:.0%} CI)")
         return fig
 
 
+# -- the cell-based fit --------------------------------------------------------------------
+
 @dataclass(frozen=True)
 class _Fit:
-    """OLS coefficients and their cluster-robust covariance (statsmodels' CR1)."""
+    """OLS coefficients and their cluster-robust covariance (CR1)."""
 
     params: np.ndarray
     cov: np.ndarray
@@ -204,33 +143,64 @@ class _Fit:
         return self.cov
 
 
-def _fit(y: np.ndarray, cell: np.ndarray, x_cell: np.ndarray, clusters: np.ndarray) -> _Fit:
+def _fit(y: np.ndarray, cell: np.ndarray, x_cell: np.ndarray, clusters: np.ndarray,
+         units: np.ndarray | None = None) -> _Fit:
     """OLS of ``y`` on regressors that are constant within cells, SE clustered.
 
-    Every regressor of the DiD and its event study is a function of the cell (group x
-    calendar month x before/after), row ``c`` of ``x_cell``. The normal equations then need
+    Row ``c`` of ``x_cell`` holds the regressors of cell ``c``. The normal equations need
     only the count and the sum of ``y`` per cell, and each cluster's score
     sum_i x_i e_i = sum_c x_c (sum of its residuals in cell c): a sparse cluster-by-cell
-    table of residual sums. Same estimates and the same CR1 covariance as statsmodels'
-    ``OLS(...).fit(cov_type="cluster")`` (G/(G-1) (N-1)/(N-K) bread-meat-bread; tested),
-    without the N x K design matrix (20M customer-months x 40 columns = 6 GB).
-    """
-    from scipy import sparse
+    table of residual sums. Same estimates and CR1 covariance as statsmodels'
+    ``OLS(...).fit(cov_type="cluster")`` (G/(G-1) (N-1)/(N-K); tested).
 
+    ``units`` (integer codes) adds unit fixed effects by the within transformation:
+    X'MX = X'X - sum_u (sum of x over u)(sum of x over u)' / n_u from a sparse unit-by-cell
+    count table, in blocks of units. K then counts the columns of ``x_cell`` only when the
+    units are nested in the clusters (Stata's xtreg/reghdfe, fixest's default), else the
+    units too.
+    """
     n_cells = len(x_cell)
     count = np.bincount(cell, minlength=n_cells).astype(float)
     xtx = x_cell.T @ (count[:, None] * x_cell)
     xty = x_cell.T @ np.bincount(cell, weights=y, minlength=n_cells)
+    codes = pd.factorize(clusters)[0]
+    n_groups = int(codes.max()) + 1
+    n, k = len(y), x_cell.shape[1]
+    if units is not None:
+        n_units = int(units.max()) + 1
+        table = sparse.csr_matrix((np.ones(n), (units, cell)), shape=(n_units, n_cells))
+        n_u = np.bincount(units, minlength=n_units).astype(float)
+        y_bar = np.bincount(units, weights=y, minlength=n_units) / n_u
+        for lo in range(0, n_units, _CHUNK):
+            block = slice(lo, lo + _CHUNK)
+            sums = np.asarray(table[block] @ x_cell)          # units x K: sum of x per unit
+            xtx -= sums.T @ (sums / n_u[block, None])
+            xty -= sums.T @ y_bar[block]
     try:
+        beta = np.linalg.solve(xtx, xty)
         bread = np.linalg.inv(xtx)
     except np.linalg.LinAlgError as exc:
         raise ModelError(f"difference-in-differences cannot be fitted: {exc}") from None
-    beta = bread @ xty
-    resid = y - (x_cell @ beta)[cell]
-    codes, n_groups = pd.factorize(clusters)[0], len(np.unique(clusters))
-    sums = sparse.csr_matrix((resid, (codes, cell)), shape=(n_groups, n_cells))
-    score = np.asarray(sums @ x_cell)                       # clusters x K
-    n, k = len(y), x_cell.shape[1]
+    if np.linalg.cond(xtx) > 1e12:
+        raise ModelError("difference-in-differences cannot be fitted: the regressors are "
+                         "collinear (a period or a group has too few observations)")
+    fitted = (x_cell @ beta)[cell]
+    resid = y - fitted
+    if units is not None:
+        f_bar = np.bincount(units, weights=fitted, minlength=n_units) / n_u
+        resid -= (y_bar - f_bar)[units]
+    score = np.asarray(sparse.csr_matrix((resid, (codes, cell)), shape=(n_groups, n_cells))
+                       @ x_cell)                              # clusters x K
+    if units is not None:
+        first = np.zeros(n_units, dtype=codes.dtype)
+        first[units] = codes
+        if not (first[units] == codes).all():                 # units not nested in clusters
+            by_unit = sparse.csc_matrix((resid, (codes, units)), shape=(n_groups, n_units))
+            for lo in range(0, n_units, _CHUNK):
+                block = slice(lo, lo + _CHUNK)
+                means = np.asarray(table[block] @ x_cell) / n_u[block, None]
+                score -= np.asarray(by_unit[:, block] @ means)
+            k += n_units
     scale = n_groups / max(n_groups - 1, 1) * (n - 1) / max(n - k, 1)
     return _Fit(beta, scale * bread @ (score.T @ score) @ bread)
 
@@ -243,103 +213,277 @@ def _dummies(codes: np.ndarray, k: int) -> np.ndarray:
     return out
 
 
-def difference_in_differences(
-    observations: pd.DataFrame, groups: pd.Series, start: str | pd.Timestamp, *,
-    pre_months: int = 12, end: str | pd.Timestamp | None = None, bin_months: int = 1,
-    level: float = 0.95, kpi: str = "y", unit: str = "", event_study: bool = True,
-) -> DiDResult:
-    """DiD of ``y`` between pilot and control from observations ``customer_id, when, y``.
+# -- reading the inputs --------------------------------------------------------------------
 
-    ``groups``: pilot/control label by customer_id (:func:`define_groups`); the window is
-    ``pre_months`` before ``start`` to ``end`` (exclusive; default: all data after start).
-    Raises :class:`DataError` when a group has no observations before or after the start.
+@dataclass(frozen=True)
+class _Time:
+    """Periods as integers on one scale: ``index`` per row, the start, the data's step."""
+
+    index: np.ndarray
+    start: int
+    step: int
+    name: str
+    post: np.ndarray
+
+
+def _label(column: str) -> str:
+    return column[:-3] if column.endswith("_id") else column
+
+
+def _time(values: pd.Series, column: str, start, post_col: pd.Series | None) -> _Time:
+    """Period index of each row: calendar months (dates), the integers, or label ranks."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        index = month_index(values)
+        kind = "date"
+    elif pd.api.types.is_bool_dtype(values):
+        raise DataError(f"time column {column!r} holds true/false values, not periods")
+    elif pd.api.types.is_numeric_dtype(values):
+        v = values.to_numpy(dtype=float)
+        if not np.all(v == np.round(v)):
+            bad = np.flatnonzero(v != np.round(v))[:5]
+            raise DataError(f"time column {column!r}: periods must be whole numbers (rows "
+                            f"{', '.join(str(i + 1) for i in bad)})")
+        index, kind = v.astype(np.int64), "integer"
+    else:
+        cat = (values.cat.categories if isinstance(values.dtype, pd.CategoricalDtype)
+               and values.cat.ordered else pd.Index(sorted(values.astype(str).unique())))
+        index = cat.get_indexer(values.astype(str) if not isinstance(
+            values.dtype, pd.CategoricalDtype) else values)
+        kind = "label"
+    levels = np.unique(index)
+    step = int(np.gcd.reduce(np.diff(levels))) if len(levels) > 1 else 1
+    if post_col is not None:
+        post = _flags(post_col, "post")
+        per = pd.DataFrame({"t": index, "p": post}).groupby("t")["p"]
+        mixed = per.nunique()
+        if (mixed > 1).any():
+            where = _values(values[np.isin(index, mixed.index[mixed > 1])])
+            raise DataError(f"post differs within period(s) {where}: staggered starts are "
+                            "not supported (one start for all units)")
+        first_post = per.first()
+        if not first_post.any() or first_post.all():
+            raise DataError("post: need periods both before and after the start")
+        after = first_post.index[first_post.to_numpy()]
+        if (first_post.index[~first_post.to_numpy()] > after.min()).any():
+            raise DataError("post: once post is 1 it must stay 1 in later periods")
+        start_index = int(after.min())
+    elif kind == "date":
+        start = pd.Timestamp(start) if not isinstance(start, (int, np.integer)) else start
+        if not isinstance(start, pd.Timestamp):
+            raise ParameterError(f"time column {column!r} holds dates: start must be a date, "
+                                 f"got {start!r}")
+        post = np.asarray(values >= start)
+        start_index = int(month_index(pd.Series([start]))[0])
+    elif kind == "integer":
+        if isinstance(start, bool) or not isinstance(start, (int, np.integer, float)) \
+                or start != int(start):
+            raise ParameterError(f"time column {column!r} holds integer periods: start must be "
+                                 f"an integer (e.g. a year), got {start!r}")
+        start_index = int(start)
+        post = index >= start_index
+    else:
+        labels = cat
+        if str(start) not in set(labels.astype(str)):
+            raise ParameterError(f"start {start!r} is not a period of {column!r} "
+                                 f"({_values(pd.Series(labels))})")
+        start_index = int(list(labels.astype(str)).index(str(start)))
+        post = index >= start_index
+    if kind == "date":
+        name = {1: "month", 3: "quarter", 12: "year"}.get(step, f"{step}-month period")
+    else:
+        name = _label(column)
+    return _Time(np.asarray(index, dtype=np.int64), start_index, step, name, np.asarray(post))
+
+
+def _values(values: pd.Series, limit: int = 5) -> str:
+    uniq = pd.unique(values.dropna())
+    shown = ", ".join(repr(v) for v in uniq[:limit])
+    return shown + (f" and {len(uniq) - limit} more" if len(uniq) > limit else "")
+
+
+def _flags(values: pd.Series, name: str, true_value=None) -> np.ndarray:
+    """0/1, true/false or labelled values as booleans (``true_value`` names the 1)."""
+    if true_value is not None:
+        if not (values == true_value).any():
+            raise DataError(f"{name}: no rows equal {true_value!r} (values: {_values(values)})")
+        return (values == true_value).to_numpy()
+    if pd.api.types.is_bool_dtype(values):
+        return values.to_numpy(dtype=bool)
+    uniq = set(pd.unique(values.dropna()))
+    if pd.api.types.is_numeric_dtype(values) and uniq <= {0, 1}:
+        return (values == 1).to_numpy()
+    if uniq <= {PILOT, CONTROL}:
+        return (values == PILOT).to_numpy()
+    raise DataError(f"{name}: values {_values(values)} are not 0/1, true/false or "
+                    f"{PILOT!r}/{CONTROL!r}; say which value is treated with treated_value=")
+
+
+def did(frame: pd.DataFrame, *, unit: str, time: str, outcome: str, treated: str | pd.Series,
+        start=None, post: str | None = None, cluster: str | None = None,
+        unit_effects: bool = True, first=None, end=None, treated_value=None, bin: int = 1,
+        level: float = 0.95, event_study: bool = True, kpi: str | None = None,
+        kpi_unit: str = "") -> DiDResult:
+    """Difference-in-differences of ``outcome`` between treated and comparison units.
+
+    ``time``: dates (calendar months are the periods), integer periods (years, waves) or
+    labels (their sorted order, or an ordered categorical's). ``treated``: a column or a
+    Series by unit of 0/1, true/false, "pilot"/"control", or labels with
+    ``treated_value``; constant within a unit. The start: ``start`` (a value of the time
+    scale; rows at or after it are post) or ``post`` (a 0/1 column, a function of the
+    period). ``first``/``end``: window on ``time`` (end exclusive). ``cluster``: any
+    column, units nested or not (default: ``unit``).
+
+    ``unit_effects=True``: two-way fixed effects ``y ~ unit FE + period FE + treated x
+    post`` (as R's ``plm(effect="twoways")``, fixest ``feols(y ~ D | unit + period)``);
+    ``False``: ``y ~ treated + period FE + treated x post``. CR1 standard errors
+    G/(G-1) (N-1)/(N-K), K without unit effects nested in the clusters; normal intervals.
+    The event study has one term per ``bin`` periods of the data's own step (monthly,
+    quarterly, yearly dates; gaps between integer periods). Tested against R (sandwich,
+    plm) on the Produc panel, ``tests/reference/did``.
     """
-    for col in ("customer_id", "when", "y"):
-        if col not in observations.columns:
-            raise DataError(f"{kpi}: observations need column {col!r}")
-    start = pd.Timestamp(start)
-    lo = start - pd.DateOffset(months=pre_months)
-    when = pd.DatetimeIndex(observations["when"])
-    y = observations["y"].to_numpy(dtype=float, na_value=np.nan)
-    keep = (when >= lo) & ~np.isnan(y)
+    kpi = outcome if kpi is None else kpi
+    if (start is None) == (post is None):
+        raise ParameterError("did: give exactly one of start= (first treated period) or post= "
+                             "(a 0/1 column)")
+    if not (isinstance(bin, (int, np.integer)) and bin >= 1):
+        raise ParameterError(f"bin must be a whole number of periods >= 1, got {bin!r}")
+    cols = [unit, time, outcome] + [c for c in (post, cluster) if c is not None]
+    if isinstance(treated, str):
+        cols.append(treated)
+    missing = [c for c in dict.fromkeys(cols) if c not in frame.columns]
+    if missing:
+        raise DataError(f"{kpi}: observations need column(s) {', '.join(map(repr, missing))} "
+                        f"(have {', '.join(map(str, frame.columns[:12]))})")
+    data = frame.reset_index(drop=True)
+    y_all = pd.to_numeric(data[outcome], errors="coerce")
+    bad = y_all.isna() & data[outcome].notna()
+    if bad.any():
+        raise DataError(f"{kpi}: outcome {outcome!r} has {int(bad.sum())} values that are not "
+                        f"numbers (rows {', '.join(str(i + 1) for i in np.flatnonzero(bad)[:5])})")
+    if isinstance(treated, pd.Series):
+        label = pd.Series(treated.reindex(data[unit]).to_numpy(), index=data.index)
+        name = "treated"
+    else:
+        label, name = data[treated], treated
+    keep = y_all.notna() & label.notna() & data[time].notna()
+    if first is not None:
+        keep &= data[time] >= (pd.Timestamp(first) if pd.api.types.is_datetime64_any_dtype(
+            data[time]) else first)
     if end is not None:
-        keep &= when < pd.Timestamp(end)
-    pos = pd.Index(groups.index).get_indexer(observations["customer_id"])
-    keep &= pos >= 0
-    when, y, pos = when[keep], y[keep], pos[keep]
-    cid = observations["customer_id"].to_numpy()[keep]
-    label = groups.to_numpy()[pos]
-    treated = (label == PILOT).astype(float)
-    post = np.asarray(when >= start)
-    end_txt = "the end of the data" if end is None else str(pd.Timestamp(end).date())
-    for name, is_t in ((PILOT, 1.0), (CONTROL, 0.0)):
-        for period, mask, span in (("before", ~post, f"{lo.date()} to {start.date()}"),
-                                   ("after", post, f"{start.date()} to {end_txt}")):
-            if not ((treated == is_t) & mask).any():
-                raise DataError(f"{kpi}: no observations for the {name} group {period} the pilot "
-                                f"start ({span})")
-    cust_codes, _ = pd.factorize(cid)
-    m = month_index(when)
-    m_codes, m_levels = pd.factorize(m, sort=True)
-    # cells: group x calendar month x before/after; every regressor is a function of them
-    cell_key = (treated.astype(np.int64) * len(m_levels) + m_codes) * 2 + post
+        keep &= data[time] < (pd.Timestamp(end) if pd.api.types.is_datetime64_any_dtype(
+            data[time]) else end)
+    data, label = data[keep.to_numpy()], label[keep.to_numpy()]
+    if data.empty:
+        raise DataError(f"{kpi}: no observations with an outcome, a group and a period "
+                        "in the window")
+    if cluster is not None and data[cluster].isna().any():
+        rows = np.flatnonzero(data[cluster].isna().to_numpy())[:5]
+        raise DataError(f"{kpi}: cluster column {cluster!r} is missing in rows "
+                        f"{', '.join(str(i + 1) for i in rows)}")
+    is_treated = _flags(label, name, treated_value)
+    y = y_all[keep.to_numpy()].to_numpy(dtype=float)
+    unit_codes, _ = pd.factorize(data[unit])
+    first_flag = np.zeros(int(unit_codes.max()) + 1, dtype=bool)
+    first_flag[unit_codes] = is_treated
+    mixed = first_flag[unit_codes] != is_treated
+    if mixed.any():
+        who = pd.unique(data[unit].to_numpy()[np.isin(unit_codes, unit_codes[mixed])])
+        raise DataError(f"{kpi}: treatment differs within {_label(unit)} "
+                        f"{_values(pd.Series(who))}; it must be constant per unit")
+    t = _time(data[time], time, start, data[post] if post is not None else None)
+    treated_f = is_treated.astype(float)
+    after = t.post
+    _check_identified(kpi, is_treated, after, unit_codes, unit_effects, start)
+    clusters = unit_codes if cluster is None else pd.factorize(data[cluster])[0]
+    p_codes, p_levels = pd.factorize(t.index, sort=True)
+    # cells: group x period x before/after; every regressor is a function of them
+    cell_key = (treated_f.astype(np.int64) * len(p_levels) + p_codes) * 2 + after
     cell_ids, cell = np.unique(cell_key, return_inverse=True)
-    c_post = (cell_ids % 2).astype(float)
-    c_month = (cell_ids // 2) % len(m_levels)
-    c_treated = (cell_ids // 2 // len(m_levels)).astype(float)
-    cells_x = _Cells(cell, c_treated, c_month, c_post, m_levels)
-    month_fe = _dummies(c_month, len(m_levels))
-    x = np.column_stack([np.ones(len(cell_ids)), c_treated, month_fe, c_treated * c_post])
-    res = _fit(y, cell, x, cust_codes)
+    cells = _Cells(cell, (cell_ids // 2 // len(p_levels)).astype(float),
+                   (cell_ids // 2) % len(p_levels), (cell_ids % 2).astype(float), p_levels)
+    units = unit_codes if unit_effects else None
+    period_fe = _dummies(cells.period, len(p_levels))
+    base = (period_fe if unit_effects else
+            np.column_stack([np.ones(len(cell_ids)), cells.treated, period_fe]))
+    res = _fit(y, cell, np.column_stack([base, cells.treated * cells.post]), clusters, units)
     b, se = float(res.params[-1]), float(res.bse[-1])
     z = z_value(level)
-    n_pilot = int(len(np.unique(cust_codes[treated == 1])))
-    n_control = int(len(np.unique(cust_codes[treated == 0])))
+    n_pilot = int(len(np.unique(unit_codes[is_treated])))
+    n_control = int(len(np.unique(unit_codes[~is_treated])))
     rows = []
-    for name, is_t in ((CONTROL, 0.0), (PILOT, 1.0)):
-        for period, mask in (("after", post), ("before", ~post)):
-            sel = (treated == is_t) & mask
-            rows.append({"group": name, "period": period, "n": int(sel.sum()),
+    for group, flag in ((CONTROL, False), (PILOT, True)):
+        for period, mask in (("after", after), ("before", ~after)):
+            sel = (is_treated == flag) & mask
+            rows.append({"group": group, "period": period, "n": int(sel.sum()),
                          "mean": float(y[sel].mean())})
-    cells = pd.DataFrame(rows)
-    result = DiDResult(kpi, unit, b, se, b - z * se, b + z * se,
+    cl_name = _label(unit) if cluster is None else _label(cluster)
+    method = (f"OLS y ~ {'unit FE' if unit_effects else 'pilot'} + {t.name} FE + pilot x post"
+              f"{' (two-way fixed effects)' if unit_effects else ''}, SE clustered by {cl_name}")
+    result = DiDResult(kpi, kpi_unit, b, se, b - z * se, b + z * se,
                        float(2 * stats.norm.sf(abs(b / se))) if se > 0 else np.nan, level,
-                       len(y), n_pilot, n_control, cells, bin_months=bin_months)
-    if n_pilot < MIN_CLUSTERS:
-        warnings.warn(f"{kpi}: only {n_pilot} pilot customers have observations; cluster-robust "
-                      f"intervals are unreliable below {MIN_CLUSTERS}; check with "
+                       len(y), n_pilot, n_control, pd.DataFrame(rows), bin=int(bin),
+                       period=t.name, unit_name=_label(unit),
+                       n_clusters=int(clusters.max()) + 1, method=method)
+    n_treated_clusters = len(np.unique(clusters[is_treated]))
+    if n_treated_clusters < MIN_CLUSTERS:
+        what = f"{_label(unit)}s" if cluster is None else f"{cl_name} clusters"
+        warnings.warn(f"{kpi}: only {n_treated_clusters} pilot {what} have observations; "
+                      f"cluster-robust intervals are unreliable below {MIN_CLUSTERS}; check with "
                       "randomisation inference", SmallSampleWarning, stacklevel=2)
     if event_study:
-        _event_study(result, y, cells_x, start, month_fe, cust_codes, bin_months, z)
+        _event_study(result, y, cells, t, base, clusters, units, int(bin), z)
     return result
+
+
+def _check_identified(kpi, is_treated, after, unit_codes, unit_effects, start):
+    """Each group before and after; with unit effects, units seen on both sides."""
+    span = {False: "before", True: "after"}
+    for group, flag in ((PILOT, True), (CONTROL, False)):
+        for side in (False, True):
+            if not ((is_treated == flag) & (after == side)).any():
+                when = ("" if start is None else f" ({start.date()})"
+                        if isinstance(start, pd.Timestamp) else f" ({start!r})")
+                raise DataError(f"{kpi}: no observations for the {group} group {span[side]} "
+                                f"the pilot start{when}")
+        if unit_effects:
+            sel = is_treated == flag
+            n_after = np.bincount(unit_codes[sel], weights=after[sel])
+            n_all = np.bincount(unit_codes[sel])
+            if not ((n_after > 0) & (n_after < n_all)).any():
+                raise DataError(
+                    f"{kpi}: with unit effects the effect is identified by units observed both "
+                    f"before and after the start; no {group} unit is (use unit_effects=False "
+                    "to compare levels of different units)")
 
 
 @dataclass(frozen=True)
 class _Cells:
-    """Each observation's cell and the cells' attributes (group, month code, after start)."""
+    """Each observation's cell and the cells' attributes (group, period code, after start)."""
 
     of_row: np.ndarray
     treated: np.ndarray
-    month: np.ndarray
+    period: np.ndarray
     post: np.ndarray
-    month_levels: np.ndarray
+    period_levels: np.ndarray
 
 
-def _event_study(result: DiDResult, y, cells: _Cells, start, month_fe, clusters, bin_months, z):
-    m_c = np.asarray(cells.month_levels)[cells.month]         # calendar month of each cell
-    rel_c = (m_c - month_index(pd.Series([start]))[0]) // bin_months
+def _event_study(result: DiDResult, y, cells: _Cells, t: _Time, base, clusters, units,
+                 bin, z):
+    p_c = np.asarray(cells.period_levels)[cells.period]       # period index of each cell
+    rel_c = ((p_c - t.start) // t.step) // bin
     rel = rel_c[cells.of_row]
     treated_c = cells.treated
     treated = treated_c[cells.of_row]
-    # every cell holds observations (cells are the observed group x month x period keys)
-    levels = np.array(sorted(set(rel_c) - {-1}))
-    if (rel_c != -1).all() or len(levels) == 0:
+    if not ((rel_c == -1) & (treated_c == 1)).any():
+        warnings.warn(f"{result.kpi}: no event study: the pilot group has no observations in "
+                      f"the {bin} {t.name}(s) just before the start (the reference period)",
+                      StatisticalWarning, stacklevel=3)
+        return
+    levels = np.array(sorted(set(rel_c[treated_c == 1]) - {-1}))
+    if len(levels) == 0:
         return
     inter = (rel_c[:, None] == levels[None, :]) * treated_c[:, None]
-    keep = inter.any(axis=0)  # periods with pilot observations
-    levels, inter = levels[keep], inter[:, keep]
-    x = np.column_stack([np.ones(len(rel_c)), treated_c, month_fe, inter])
-    res = _fit(y, cells.of_row, x, clusters)
+    res = _fit(y, cells.of_row, np.column_stack([base, inter]), clusters, units)
     k = len(levels)
     b, cov = np.asarray(res.params)[-k:], np.asarray(res.cov_params())[-k:, -k:]
     se = np.sqrt(np.diag(cov))
@@ -355,57 +499,33 @@ def _event_study(result: DiDResult, y, cells: _Cells, start, month_fe, clusters,
         chi2 = float(bp @ np.linalg.pinv(vp) @ bp)
         result.pretrend_chi2, result.pretrend_df = chi2, int(pre.sum())
         result.pretrend_p = float(stats.chi2.sf(chi2, int(pre.sum())))
-    # slope of the pilot-minus-control gap over the pre-period (per month)
-    before = rel < 0
-    m = m_c[cells.of_row]
-    if before.sum() > 3 and len(set(m[before])) > 2:
-        t_c = (m_c - m[before].mean()).astype(float)
-        xs = np.column_stack([np.ones(len(rel_c)), treated_c, month_fe, treated_c * t_c])
-        used = rel_c < 0  # the cells of the pre-period (before is a property of the cell)
-        cols = xs[used].any(axis=0) | (np.arange(xs.shape[1]) == 0)
-        sub = np.flatnonzero(used)
-        remap = np.full(len(rel_c), -1)
-        remap[sub] = np.arange(len(sub))
+    else:
+        warnings.warn(f"{result.kpi}: the pre-trend cannot be tested: the pilot group has only "
+                      f"the reference period before the start (bins of {bin} {t.name}(s))",
+                      StatisticalWarning, stacklevel=3)
+    _pre_slope(result, y, cells, p_c, rel_c, base, clusters, units, z)
+
+
+def _pre_slope(result, y, cells, p_c, rel_c, base, clusters, units, z):
+    """Slope of the pilot-minus-control gap over the pre-period (per period)."""
+    before = rel_c[cells.of_row] < 0
+    p = p_c[cells.of_row]
+    if not (before.sum() > 3 and len(set(p[before])) > 2):
+        return
+    t_c = (p_c - p[before].mean()).astype(float)
+    xs = np.column_stack([base, cells.treated * t_c])
+    used = rel_c < 0                 # the cells of the pre-period (a property of the cell)
+    cols = xs[used].any(axis=0)
+    if units is None:
+        cols |= np.arange(xs.shape[1]) == 0
+    sub = np.flatnonzero(used)
+    remap = np.full(len(rel_c), -1)
+    remap[sub] = np.arange(len(sub))
+    sub_units = None if units is None else pd.factorize(units[before])[0]
+    try:
         r2 = _fit(y[before], remap[cells.of_row[before]], xs[np.ix_(sub, np.flatnonzero(cols))],
-                  clusters[before])
-        s, sse = float(r2.params[-1]), float(r2.bse[-1])
-        result.pre_slope, result.pre_slope_ci = s, (s - z * sse, s + z * sse)
-
-
-def evaluate_pilot(tables: dict[str, pd.DataFrame], kpi: str, groups: pd.Series,
-                   start: str | pd.Timestamp, **kwargs) -> DiDResult:
-    """:func:`difference_in_differences` for a KPI of :data:`KPIS` built from the tables."""
-    obs = kpi_observations(tables, kpi)
-    return difference_in_differences(obs, groups, start, kpi=kpi, unit=KPIS[kpi].unit, **kwargs)
-
-
-def effects_table(results: list[DiDResult] | dict[str, DiDResult]) -> pd.DataFrame:
-    """One row per KPI: estimate, SE, interval, p, pre-trend p, n (:meth:`DiDResult.summary`)."""
-    items = list(results.values()) if isinstance(results, dict) else list(results)
-    return pd.concat([r.summary() for r in items], ignore_index=True)
-
-
-def effects_plot(results: list[DiDResult] | dict[str, DiDResult]) -> go.Figure:
-    """Each KPI's effect with its interval, one panel per KPI (units differ)."""
-    from plotly.subplots import make_subplots
-
-    items = list(results.values()) if isinstance(results, dict) else list(results)
-    fig = make_subplots(rows=len(items), cols=1, vertical_spacing=0.12 if len(items) < 5 else 0.06,
-                        subplot_titles=[f"{r.kpi} ({r.unit}; n={r.n_pilot:,} pilot customers)"
-                                        for r in items])
-    for i, r in enumerate(items, start=1):
-        clear = r.ci_low > 0 or r.ci_high < 0
-        fig.add_trace(go.Scatter(
-            x=[r.estimate], y=[r.kpi], mode="markers", marker=dict(
-                size=11, color="#1f5fa8" if clear else "#8c8c8c"),
-            error_x=dict(type="data", symmetric=False, array=[r.ci_high - r.estimate],
-                         arrayminus=[r.estimate - r.ci_low], color="#333"),
-            hovertemplate=f"{r.kpi}: %{{x:.3g}} [{r.ci_low:.3g}, {r.ci_high:.3g}]<extra></extra>"),
-            row=i, col=1)
-        fig.add_vline(x=0, line_color="#888", row=i, col=1)
-        fig.update_yaxes(showticklabels=False, row=i, col=1)
-    n_clear = sum(r.ci_low > 0 or r.ci_high < 0 for r in items)
-    fig.update_layout(template=TEMPLATE, showlegend=False, height=140 * len(items) + 120,
-                      title=f"{n_clear} of {len(items)} KPIs moved clearly "
-                            f"(interval excludes zero; {items[0].level:.0%} CI)")
-    return fig
+                  clusters[before], sub_units)
+    except ModelError:
+        return
+    s, sse = float(r2.params[-1]), float(r2.bse[-1])
+    result.pre_slope, result.pre_slope_ci = s, (s - z * sse, s + z * sse)

@@ -104,7 +104,7 @@ def reliability(frame: pd.DataFrame, blocks: dict[str, list[str]] | None = None,
             rho = ms.dillon_goldstein_rho(data, missing=missing)
             eig = ms.block_eigenvalues(data, missing=missing)
             loads = ms.first_component_loadings(data, missing=missing)
-            rho_a = ms.rho_a(data, missing=missing)
+            rho_a = ms.rho_a(data, ms.FIRST_COMPONENT, missing=missing)
         except DataError as exc:
             raise DataError(f"block {name!r}: {exc}") from None
         n = int(len(data.dropna()) if missing != "pairwise" else data.notna().any(axis=1).sum())
