@@ -28,7 +28,6 @@ import pandas as pd
 from .dataset import DESCRIPTION_FILE, Dataset, load_description, load_tables
 from .engine import Data, Source
 from .engine import open_data as open_engine_data
-from .engine._data import _engine_args
 
 __all__ = ["DescribedData", "open_data", "described"]
 
@@ -85,22 +84,15 @@ def _contract() -> tuple[str, ...]:
 def _event_stand_in(data: Data, table: str) -> tuple[pd.DataFrame, int, dict[str, int]]:
     """A two-row frame standing for an event table in the profile: each column answered
     when it has any value (counted in the engine), the date column's first and last value."""
-    from .engine import _sql
     from .profiling import DATE_COLUMNS
 
-    columns = list(data.source.columns(table))
     date = DATE_COLUMNS.get(table)
-    parts = [f"count({_sql.ident(c)}) AS {_sql.ident('n_' + c)}" for c in columns]
-    parts.append("count(*) AS n_rows")
-    if date in columns:
-        parts += [f"min({_sql.ident(date)}) AS first_date", f"max({_sql.ident(date)}) AS last_date"]
-    row = data.source.fetch(f"SELECT {', '.join(parts)} FROM {_sql.ident(table, 'table')}",
-                            what=f"{table}: answers per column").iloc[0]
-    counts = {c: int(row[f"n_{c}"]) for c in columns}
-    frame = pd.DataFrame({c: [1, 1] if counts[c] else [None, None] for c in columns})
-    if date in columns:
-        frame[date] = pd.to_datetime([row["first_date"], row["last_date"]])
-    return frame, int(row["n_rows"]), counts
+    found = data.column_counts(table, date)
+    counts = {c: int(found[c]) for c in data.source.columns(table)}
+    frame = pd.DataFrame({c: [1, 1] if counts[c] else [None, None] for c in counts})
+    if "first_date" in found:
+        frame[date] = pd.to_datetime([found["first_date"], found["last_date"]])
+    return frame, int(found["rows"]), counts
 
 
 def _profile(data: DescribedData) -> Any:
@@ -146,8 +138,7 @@ def open_data(source: str | Path, engine: str = "duckdb", *, spark: Any = None,
     for name, frame in tables.items():
         frame.to_parquet(Path(scratch.name) / f"{name}.parquet", index=False)
     try:
-        kind, master = _engine_args(engine)
-        src = Source(scratch.name, engine=kind, spark=spark if spark is not None else master)
+        src = open_engine_data(scratch.name, engine, spark=spark, check=False).source
     except BaseException:
         scratch.cleanup()
         raise
