@@ -22,7 +22,7 @@ _FUNCTIONS: dict[str, str] = {
     "load_truth": "io",
     "read_table": "io",
     "read_survey": "io",
-    "open_data": "engine",
+    "open_data": "data",
     "nps": "metrics",
     "compare_nps": "metrics",
     "nps_trend": "metrics",
@@ -46,7 +46,7 @@ _FUNCTIONS: dict[str, str] = {
     "profile": "profiling",
 }
 _SUBMODULES: tuple[str, ...] = (
-    "checks", "churn", "dataset", "drivers", "engine", "environment", "errors", "io", "journey",
+    "checks", "churn", "data", "dataset", "drivers", "engine", "environment", "errors", "io", "journey",
     "kpimodel", "measurement", "metrics", "paths", "pilot", "plots", "profiling", "schema",
     "sections", "segments", "surveyio", "survival", "synth", "text", "vocab", "weights",
 )
@@ -78,7 +78,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     )
     from .dataset import init_description, load_description, open_dataset  # noqa: F401
     from .drivers import key_drivers  # noqa: F401
-    from .engine import open_data  # noqa: F401
+    from .data import open_data  # noqa: F401
     from .environment import environment_versions  # noqa: F401
     from .io import (  # noqa: F401
         load_latent, load_sample, load_tables, load_truth, read_survey, read_table,

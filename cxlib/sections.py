@@ -15,13 +15,24 @@ profile (:func:`cxlib.profile`) gives the reason naming what is missing. A need 
 ``min_n``: the least number of rows of the section's first table with every column it needs
 from that table answered (except ``SPARSE`` columns, empty by design for most rows).
 ``NOTEBOOK_NEEDS`` are the minimum inputs of each notebook.
+
+In a notebook, ``if sections.runs(data.profile, "01", "trend"):`` guards a section: when its
+inputs are absent it prints one sentence saying what is missing and the section is skipped.
+``sections.runs(data.profile, "02")`` guards a whole notebook: without its minimum inputs it
+prints the note and every later cell of the notebook is skipped (it stays in the report,
+runs nothing and shows nothing).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-__all__ = ["Section", "SECTIONS", "NOTEBOOK_NEEDS", "NOTEBOOK_TITLES", "SPARSE"]
+__all__ = ["Section", "SECTIONS", "NOTEBOOK_NEEDS", "NOTEBOOK_TITLES", "SPARSE", "note",
+           "runs", "SKIPPED"]
+
+SKIPPED = "Skipped: "
+"""How every note starts (plain text, never markup: reasons name columns from the data)."""
 
 SPARSE = frozenset({"customers.churn_date", "touchpoints.resolved_first_contact",
                     "responses.verbatim", "responses.expectation_met"})
@@ -143,3 +154,47 @@ SECTIONS: tuple[Section, ...] = (
             (*_PILOT, "customers.monthly_revenue", "touchpoints.resolved_first_contact")),
 )
 """Every section of notebooks 01-05 with its needs (read from the notebooks' calls)."""
+
+
+def note(profile: Any, notebook: str, section: str | None = None) -> str:
+    """The sentence shown when a section (or, with no ``section``, a notebook) of
+    ``notebook`` lacks its inputs, e.g. "Skipped: Key drivers need at least two rated items;
+    this survey has NPS only."; empty when the data support it."""
+    if section is None:
+        if profile.runs(notebook):
+            return ""
+        row = profile.notebooks[profile.notebooks["notebook"] == notebook].iloc[0]
+        reason = f"{row['reason']}, so none of its sections run"
+    else:
+        if profile.supports(notebook, section):
+            return ""
+        reason = profile.reason(notebook, section)
+    return f"{SKIPPED}{reason[:1].upper()}{reason[1:]}."
+
+
+def runs(profile: Any, notebook: str, section: str | None = None) -> bool:
+    """Whether a section (or, with no ``section``, the notebook) has its inputs; when not,
+    prints :func:`note` and returns False. A notebook that cannot run skips its later
+    cells in IPython (each then runs nothing and shows nothing)."""
+    text = note(profile, notebook, section)
+    if not text:
+        return True
+    print(text)
+    if section is None:
+        _skip_later_cells()
+    return False
+
+
+def _skip_later_cells() -> None:
+    """Every later cell of the running IPython kernel runs as an empty cell."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # not in IPython: nothing to skip
+        return
+    shell = get_ipython()
+    if shell is not None and _skip not in shell.input_transformers_cleanup:
+        shell.input_transformers_cleanup.append(_skip)
+
+
+def _skip(lines: list[str]) -> list[str]:
+    return []

@@ -145,6 +145,24 @@ class Data(Mapping[str, pd.DataFrame]):
                                             what=f"rows of {name}").iloc[0, 0])
                 for name in self}
 
+    def column_counts(self, name: str, date: str | None = None) -> pd.Series:
+        """Answered rows per column of ``name`` and ``rows`` (and, with ``date``, its
+        ``first_date`` and ``last_date``), counted in the engine: one row crosses."""
+        columns = list(self.source.columns(name))
+        parts = [f"count({_sql.ident(c)}) AS {_sql.ident(f'c{i}')}"
+                 for i, c in enumerate(columns)]
+        parts.append("count(*) AS n_rows")
+        if date in columns:
+            parts += [f"min({_sql.ident(date)}) AS first_date",
+                      f"max({_sql.ident(date)}) AS last_date"]
+        row = self.source.fetch(f"SELECT {', '.join(parts)} FROM {_sql.ident(name, 'table')}",
+                                what=f"{name}: answers per column").iloc[0]
+        out = {c: int(row[f"c{i}"]) for i, c in enumerate(columns)}
+        out["rows"] = int(row["n_rows"])
+        if date in columns:
+            out.update(first_date=row["first_date"], last_date=row["last_date"])
+        return pd.Series(out, dtype=object)
+
     @property
     def log(self) -> list[Fetch]:
         return self.source.log

@@ -1,0 +1,113 @@
+"""Reports on data we did not make (issue 15): each example dataset end to end.
+
+Each example of ``data/examples/`` goes through :func:`cxlib.report.run_report` with its
+folder as ``source`` (the notebooks read its ``cx.yml``). The run must succeed; every
+section the data profile supports must run (no note for it) and every other one must show
+its note, the sentence :func:`cxlib.sections.note` gives (read from the executed
+notebooks). Dropping a column moves its section from ran to skipped, with the reason naming
+that column; invalid data that are present still fail the run, with the problem in the
+manifest. Notebooks per example are chosen to keep the runtime modest.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import cxlib
+from cxlib import paths, sections
+from cxlib.report import run_report
+
+EXAMPLES = Path(paths.SAMPLE_DIR).parent / "examples"
+NOTEBOOKS = {"01": "01_survey_exploration", "02": "02_rational_emotional", "03": "03_churn"}
+RUNS = {"survey_only": ("01",), "crm_only": ("03",), "surveymonkey_crm": ("01", "03")}
+
+
+def _report(folder: Path, notebooks: tuple[str, ...], out: Path):
+    return run_report([paths.NOTEBOOKS_DIR / f"{NOTEBOOKS[n]}.ipynb" for n in notebooks], out,
+                      parameters={"source": str(folder.resolve())}, jobs=2)
+
+
+def _printed(result, notebook: str) -> str:
+    """Every text the executed notebook printed or displayed."""
+    done = next(nb for nb in result.notebooks if nb.name == NOTEBOOKS[notebook])
+    nb = nbformat.read(done.notebook_path, as_version=4)
+    return "\n".join(o.get("text", "") or o.get("data", {}).get("text/plain", "")
+                     for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+
+
+def _check_sections(result, folder: Path, notebooks: tuple[str, ...]) -> None:
+    profile = cxlib.open_data(folder).profile
+    for nb in notebooks:
+        text = _printed(result, nb)
+        rows = profile.sections[profile.sections["notebook"] == nb]
+        assert profile.runs(nb)
+        for row in rows.itertuples():
+            note = sections.note(profile, nb, row.section)
+            if row.supported:
+                assert not note
+            else:
+                assert note and note in text, (nb, row.section, note)
+        skipped = text.count(sections.SKIPPED)
+        # every unsupported section's note, at most once each (plus notebook-own notes)
+        assert skipped >= int((~rows["supported"]).sum()), (nb, skipped)
+
+
+@pytest.mark.parametrize("example", sorted(RUNS))
+def test_example_dataset_runs_end_to_end(example: str, tmp_path: Path) -> None:
+    folder = EXAMPLES / example
+    result = _report(folder, RUNS[example], tmp_path / "reports")
+    assert result.ok, result.summary()
+    _check_sections(result, folder, RUNS[example])
+    profile = cxlib.open_data(folder).profile
+    if example == "survey_only":  # what a survey export supports, and what it does not
+        ran = set(profile.sections.query("notebook == '01' and supported")["section"])
+        assert {"nps_headline", "csat_ces", "trend", "key_drivers", "comments"} <= ran
+        assert not {"response_rate", "retention", "contact_effects"} & ran
+        text = _printed(result, "01")
+        assert "CSAT top-2-box is lowest for" in text and "新宿店" in text  # labels from cx.yml
+    if example == "crm_only":
+        assert "Skipped: The expectation gap needs the responses table" in _printed(result, "03")
+
+
+def test_dropping_a_column_moves_its_section_to_skipped(tmp_path: Path) -> None:
+    folder = tmp_path / "survey"
+    shutil.copytree(EXAMPLES / "survey_only", folder)
+    description = (folder / "cx.yml").read_text(encoding="utf-8")
+    # the CSAT column no longer mapped (and with no CES either): the CSAT/CES section goes
+    lines = [line for line in description.splitlines()
+             if not line.strip().startswith(("Q2: csat", "Q3: ces"))]
+    (folder / "cx.yml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    profile = cxlib.open_data(folder).profile
+    assert not profile.supports("01", "csat_ces")
+    assert "'csat' or 'ces'" in profile.reason("01", "csat_ces")
+    result = _report(folder, ("01",), tmp_path / "reports")
+    assert result.ok, result.summary()
+    text = _printed(result, "01")
+    assert sections.note(profile, "01", "csat_ces") in text
+    assert "CSAT top-2-box is lowest" not in text
+
+
+def test_invalid_present_data_fail_the_run_with_the_problem_in_the_manifest(tmp_path: Path
+                                                                           ) -> None:
+    folder = tmp_path / "survey"
+    shutil.copytree(EXAMPLES / "survey_only", folder)
+    wave = folder / "wave_2026-10.csv"
+    lines = wave.read_bytes().decode("cp932").splitlines(keepends=True)
+    header = lines[0].rstrip("\r\n").split(",")
+    q1 = header.index("Q1")
+    row = lines[5].split(",")  # a data row after the three Qualtrics header rows
+    row[q1] = "11"  # an NPS of 11
+    lines[5] = ",".join(row)
+    wave.write_bytes("".join(lines).encode("cp932"))
+    with pytest.raises(cxlib.DataError, match="nps"):
+        cxlib.open_data(folder)
+    result = _report(folder, ("01",), tmp_path / "reports")
+    assert not result.ok
+    manifest = json.loads((result.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert "nps" in json.dumps(manifest, ensure_ascii=False)
+    assert "11" in json.dumps(manifest, ensure_ascii=False)
