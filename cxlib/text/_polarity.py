@@ -20,12 +20,13 @@ from collections.abc import Iterable
 from functools import lru_cache
 from importlib import resources
 
+import numpy as np
 import pandas as pd
 
 from ._normalise import normalise
 from ._tokens import Token, _english, _japanese, is_japanese, tokenise
 
-__all__ = ["polarity", "mention_polarity", "lexicon"]
+__all__ = ["polarity", "mention_polarity", "topic_sentiment", "lexicon"]
 
 _CONTRAST = frozenset({"でも", "しかし", "けど", "けれど", "けれども", "ただ", "ところが", "のに",
                        "but", "however", "though", "although", "yet"})
@@ -115,3 +116,25 @@ def mention_polarity(text: object, pattern: re.Pattern) -> float:
     hits = [c for c in _clauses(text) if pattern.search(c)]
     body = " ".join(hits) if hits else text
     return math.tanh(_score(tokenise(body)))
+
+
+def topic_sentiment(texts, codebook, level: float = 0.95) -> pd.DataFrame:
+    """Polarity of each topic's mentions: topic, label, mentions, mean polarity with a
+    t interval, share of mentions negative (below zero) and positive."""
+    from scipy import stats
+
+    values = list(texts.tolist() if isinstance(texts, pd.Series) else texts)
+    codes = codebook.code(values)
+    rows = []
+    for t in codebook.topics:
+        scores = np.array([mention_polarity(values[i], t.match)
+                           for i in np.flatnonzero(codes[t.name].to_numpy())], dtype=float)
+        n = len(scores)
+        mean = float(scores.mean()) if n else np.nan
+        half = (float(stats.t.ppf(0.5 + level / 2, n - 1) * scores.std(ddof=1) / np.sqrt(n))
+                if n > 1 else np.nan)
+        rows.append((t.name, t.label, n, mean, mean - half, mean + half,
+                     float((scores < 0).mean()) if n else np.nan,
+                     float((scores > 0).mean()) if n else np.nan))
+    return pd.DataFrame(rows, columns=["topic", "label", "mentions", "polarity", "ci_low",
+                                       "ci_high", "share_negative", "share_positive"])
