@@ -57,6 +57,8 @@ other some such only own same than too very can will just should would could als
 again further once s t just really quite still even get got one
 する いる ある なる れる られる こと もの ため よう それ これ あれ どれ そう ここ そこ 私 自分 方 さん
 です ます た だ て に は を が の と も で や か な ね よ から まで より へ など
+いつも お世話 おる 今回 つく 今後 とも よろしく 願う くださる 下さる いただく 頂く 思う ござる 特に
+overall say please
 """.split())
 
 _KIND_JA = {"名詞": "noun", "代名詞": "noun", "動詞": "verb", "形容詞": "adj", "形状詞": "adj",
@@ -75,7 +77,12 @@ def _sudachi():
     except ImportError as exc:  # pragma: no cover - a dependency of cxlib
         raise ImportError("Japanese tokenisation needs sudachipy and sudachidict-core "
                           "(pip install sudachipy sudachidict-core)") from exc
-    return dictionary.Dictionary(dict="core").create(tokenizer.Tokenizer.SplitMode.C)
+    found = dictionary.Dictionary(dict="core")
+    mode = tokenizer.Tokenizer.SplitMode.C
+    # 0.7 renamed create() to tokenizer(); fields: only what we read (faster)
+    if hasattr(found, "tokenizer"):
+        return found.tokenizer(mode, fields={"pos", "dictionary_form"})
+    return found.create(mode)  # pragma: no cover - sudachipy 0.6
 
 
 def _japanese(sentence: str) -> list[Token]:
