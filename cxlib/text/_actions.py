@@ -11,6 +11,7 @@ return, also after spaces, get a leading ``'``) and drops control characters.
 
 from __future__ import annotations
 
+import csv
 import html
 import re
 from dataclasses import dataclass
@@ -44,12 +45,14 @@ _CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\
 
 def csv_safe(value: object) -> object:
     """A cell safe for a spreadsheet: control characters (other than tab and newline) dropped,
-    a leading ``'`` when it starts like a formula (also after spaces)."""
+    a leading ``'`` when it starts like a formula (also after spaces), carriage returns made
+    newlines."""
     if not isinstance(value, str):
         return value
     out = _CONTROL.sub("", value)
-    return "'" + out if out.lstrip(" \u3000").startswith(_FORMULA) or out.startswith(_FORMULA) \
-        else out
+    if out.startswith(_FORMULA) or out.lstrip(" \u3000").startswith(_FORMULA):
+        out = "'" + out
+    return out.replace("\r\n", "\n").replace("\r", "\n")   # a lone CR splits rows
 
 
 @dataclass(repr=False)
@@ -99,7 +102,7 @@ class ActionList(Result):
             if not pd.api.types.is_numeric_dtype(out[col].dtype):
                 out[col] = out[col].map(csv_safe, na_action="ignore")
         p = Path(path)
-        out.to_csv(p, index=False, encoding="utf-8-sig")
+        out.to_csv(p, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_ALL)
         return p
 
 

@@ -12,6 +12,7 @@ Labels come from the analyst's codebook and are escaped before they reach plotly
 from __future__ import annotations
 
 import html
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -173,7 +174,8 @@ def topic_impact(frame: pd.DataFrame, codes: pd.DataFrame, score: str = "nps",
             churn_boots.append(_with_without(w, x, c_val, c_ok))
     boot = np.vstack(boots)
     alpha = (1 - level) / 2
-    with np.errstate(invalid="ignore"):
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)      # topics never mentioned: NaN
         low, high = np.nanquantile(boot, [alpha, 1 - alpha], axis=0)
         nps_with = (x * (v * ok)[:, None]).sum(0) / n_with
     has_text = frame[text].notna().to_numpy() if text in frame.columns else np.ones(n, bool)
@@ -186,7 +188,8 @@ def topic_impact(frame: pd.DataFrame, codes: pd.DataFrame, score: str = "nps",
     if has_churn:
         cb = np.vstack(churn_boots)
         cp = _with_without(np.ones((1, n)), x, c_val, c_ok)[0]
-        with np.errstate(invalid="ignore"):
+        with np.errstate(invalid="ignore"), warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
             cl, ch = np.nanquantile(cb, [alpha, 1 - alpha], axis=0)
         churn_with = (x * (c_val * c_ok)[:, None]).sum(0) / np.maximum((x & c_ok[:, None]).sum(0), 1)
         table = table.assign(churn_with=churn_with, churn_without=churn_with - cp,
