@@ -44,6 +44,15 @@ class Topic:
     exclude: dict[str, tuple[str, ...]]
     match: re.Pattern
     excluded: re.Pattern | None
+    needles: tuple[str, ...] | None = None
+    """Literal text every keyword match contains (a fast pre-check); None with patterns."""
+
+    def matches(self, text: str) -> bool:
+        """The topic codes this normalised text (a keyword or pattern, and no exclusion)."""
+        if not text or (self.needles is not None and not any(n in text for n in self.needles)):
+            return False
+        return self.match.search(text) is not None and (
+            self.excluded is None or self.excluded.search(text) is None)
 
 
 def _did_you_mean(value: str, allowed: Iterable[str]) -> str:
@@ -110,8 +119,10 @@ def _topic(name: str, spec: object, source: str) -> Topic:
     if match is None:
         raise DataError(f"{where}: no keywords or patterns")
     parent = spec.get("parent")
+    needles = None if patterns else tuple(
+        " ".join(normalise(w).rstrip("*").split()) for words in keywords.values() for w in words)
     return Topic(name, str(spec.get("label") or name), str(parent) if parent else None,
-                 keywords, patterns, exclude, match, _compile(where, exclude, {}))
+                 keywords, patterns, exclude, match, _compile(where, exclude, {}), needles)
 
 
 @dataclass(frozen=True)
@@ -155,10 +166,7 @@ class Codebook:
         norm = [normalise(v) for v in texts]
         cols = {}
         for t in self.topics:
-            hit = np.fromiter((bool(s) and t.match.search(s) is not None
-                               and (t.excluded is None or t.excluded.search(s) is None)
-                               for s in norm), bool, len(norm))
-            cols[t.name] = hit
+            cols[t.name] = np.fromiter((t.matches(s) for s in norm), bool, len(norm))
         codes = pd.DataFrame(cols, index=index)
         if level == "parent":
             groups: dict[str, list[str]] = {}
