@@ -68,7 +68,8 @@ topics:
     ("topics:\n  staff:\n    label: Staff\n", r"topics.staff: no keywords or patterns"),
     ("topic:\n  staff: {}\n", r"book.yml: a codebook is a mapping with a 'topics' key"),
     ("topics: [\n", r"book.yml: not valid YAML"),
-    ("topics:\n  staff:\n    keywords: {en: staff}\n", r"topics.staff.keywords.en: expected a list"),
+    ("topics:\n  staff:\n    keywords: {en: staff}\n",
+     r"topics.staff.keywords.en: expected a list"),
 ])
 def test_errors_name_the_key(tmp_path, text, message):
     path = tmp_path / "book.yml"

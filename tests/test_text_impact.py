@@ -60,7 +60,8 @@ def test_emerging_topic_is_flagged_and_steady_ones_are_not():
     assert flagged == {truth["emerging"]["topic"]}
     shares = trend.shares
     assert set(shares["period"].astype(str)) == {f"2025-{m:02d}" for m in range(1, 13)}
-    assert (shares["ci_low"] <= shares["share"]).all() and (shares["share"] <= shares["ci_high"]).all()
+    assert (shares["ci_low"] <= shares["share"]).all()
+    assert (shares["share"] <= shares["ci_high"]).all()
 
 
 def test_no_rise_means_few_false_alarms():

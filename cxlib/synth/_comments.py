@@ -260,8 +260,8 @@ def simulate_comments(n: int = 4000, seed: int = 0, months: int = 12,
     frame = pd.DataFrame({
         "response_id": ids,
         "customer_id": [f"K{i:06d}" if k else None for i, k in enumerate(known, 1)],
-        "response_date": (pd.Timestamp(start) + pd.to_timedelta(month * 30 + rng.integers(0, 28, n),
-                                                                 unit="D")).astype("datetime64[ns]"),
+        "response_date": (pd.Timestamp(start) + pd.to_timedelta(
+            month * 30 + rng.integers(0, 28, n), unit="D")).astype("datetime64[ns]"),
         "nps": nps.astype("int64"),
         "churned": pd.array(np.where(known, churned, None), dtype="boolean"),
         "monthly_revenue": revenue,

@@ -191,7 +191,8 @@ def topic_impact(frame: pd.DataFrame, codes: pd.DataFrame, score: str = "nps",
         with np.errstate(invalid="ignore"), warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             cl, ch = np.nanquantile(cb, [alpha, 1 - alpha], axis=0)
-        churn_with = (x * (c_val * c_ok)[:, None]).sum(0) / np.maximum((x & c_ok[:, None]).sum(0), 1)
+        known_with = np.maximum((x & c_ok[:, None]).sum(0), 1)
+        churn_with = (x * (c_val * c_ok)[:, None]).sum(0) / known_with
         table = table.assign(churn_with=churn_with, churn_without=churn_with - cp,
                              churn_impact=cp, churn_low=cl, churn_high=ch,
                              n_known=(x & c_ok[:, None]).sum(axis=0))
