@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 import pytest
 
 import cxlib
-from cxlib import churn, drivers, journey, pilot, profiling, segments, survival, weights
+from cxlib import churn, drivers, journey, pilot, profiling, segments, survival, text, weights
 from cxlib import kpimodel as km
 from cxlib.kpimodel._bootstrap import BootstrapResult
 from cxlib.results import REPR_WIDTH, Result
@@ -241,6 +241,33 @@ def _path_analysis(_):
     return km.path_analysis("m ~ x", pd.DataFrame({"x": x, "m": m}))
 
 
+def _comments():
+    from cxlib.synth._comments import simulate_comments
+
+    frame, _ = simulate_comments(1200, seed=3)
+    return frame, text.default_codebook().code(frame["verbatim"])
+
+
+def _topic_impact(_):
+    frame, codes = _comments()
+    return text.topic_impact(frame, codes, n_boot=50)
+
+
+def _topic_trend(_):
+    frame, codes = _comments()
+    return text.topic_trend(frame, codes)
+
+
+def _topic_suggestions(_):
+    frame, _ = _comments()
+    return text.suggest_topics(frame["verbatim"], text.default_codebook(), n_themes=4)
+
+
+def _action_list(_):
+    frame, _ = _comments()
+    return text.action_list(frame.assign(churn_risk=0.2))
+
+
 BUILDERS = {
     survival.LogrankResult: _logrank,
     survival.CoxResult: _cox,
@@ -274,6 +301,10 @@ BUILDERS = {
                                               1 / c.customers["region"].nunique())}),
     profiling.DataProfile: lambda c: profiling.profile(
         {"customers": c.customers, "responses": c.responses}),
+    text.TopicImpact: _topic_impact,
+    text.TopicTrend: _topic_trend,
+    text.TopicSuggestions: _topic_suggestions,
+    text.ActionList: _action_list,
 }
 
 

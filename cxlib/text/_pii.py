@@ -16,8 +16,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from .checks import check_option
-from .errors import DataError
+from ..checks import check_option
+from ..errors import DataError
 
 __all__ = ["mask_pii", "verbatims", "flagged_verbatims", "excel_safe", "EMAIL_MASK", "PHONE_MASK",
            "POSTCODE_MASK", "ADDRESS_MASK"]
