@@ -21,7 +21,7 @@ PACKAGE = Path(cxlib.__file__).parent
 #: What the engine may import besides itself: the data layer below it (errors, the contract,
 #: names, readers) and the small modules that both the engine and the analyses use.
 BELOW_ENGINE = {"cxlib.errors", "cxlib.checks", "cxlib.schema", "cxlib.vocab", "cxlib.io",
-                "cxlib.surveyio", "cxlib.dates", "cxlib.decoding", "cxlib.text", "cxlib.paths",
+                "cxlib.surveyio", "cxlib.dates", "cxlib.decoding", "cxlib.paths",
                 "cxlib.intervals", "cxlib.snapshot"}
 
 
