@@ -260,7 +260,8 @@ def test_no_profile_skips_the_page(tmp_path: Path, capsys: pytest.CaptureFixture
     assert report(notebook, data, tmp_path / "reports", "--no-profile") == 0
     capsys.readouterr()
     manifest = json.loads((tmp_path / "reports" / "r1" / "manifest.json").read_text("utf-8"))
-    assert manifest["data_profiles"] == [] and not (tmp_path / "reports" / "r1" / f"{PAGE}.html").exists()
+    assert manifest["data_profiles"] == []
+    assert not (tmp_path / "reports" / "r1" / f"{PAGE}.html").exists()
 
 
 def test_the_notebooks_source_is_the_sample_by_default(sample_dir: Path) -> None:

@@ -3,8 +3,9 @@
 A run checks every notebook's parameters and the report folder, holds the folder's
 lock, profiles the notebooks' data source into ``00_data_profile.html``
 (:mod:`cxlib.report.data_page`; present invalid data stop the run there, before any
-notebook, as a failed run whose manifest carries every problem), executes the notebooks in parallel worker processes (:mod:`cxlib.report.pool`)
-into ``out/.<run_id>.partial/``, writes ``manifest.json``, renames the folder to
+notebook, as a failed run whose manifest carries every problem), executes the notebooks
+in parallel worker processes (:mod:`cxlib.report.pool`) into ``out/.<run_id>.partial/``,
+writes ``manifest.json``, renames the folder to
 ``out/<run_id>/``, then publishes ``latest`` (moved only when every notebook
 succeeded) and ``index.html`` in one step and prunes old runs (``keep``).
 Knows nothing about CX but through ``data_page``. See docs/reporting.md.
