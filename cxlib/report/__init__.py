@@ -7,13 +7,14 @@
 - :mod:`~cxlib.report.params` a notebook's ``parameters`` cell and checking given values
 - :mod:`~cxlib.report.inputs` fingerprints of input files, the code version
 - :mod:`~cxlib.report.store` the report folder: pre-flight, lock, publishing, pruning
+- :mod:`~cxlib.report.data_page` the data profile page of a run, the data check first
 - :mod:`~cxlib.report.job` what a worker process is given and gives back
 - :mod:`~cxlib.report.pool` worker processes: start, watch, time out, retry, stop
 - :mod:`~cxlib.report.worker` one notebook: execute, classify, render
 - :mod:`~cxlib.report.render` HTML pages and the run index
 - :mod:`~cxlib.report.run` a whole run, its result and manifest
 
-Knows nothing about CX. Names load on first use, so ``cx`` starts fast.
+Knows nothing about CX but in ``data_page``. Names load on first use, so ``cx`` starts fast.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ _NAMES: dict[str, str] = {
     "ReportLocked": "store",
     "ReportWriteError": "store",
     "latest_run": "store",
+    "DataCheck": "data_page",
     "not_executed": "worker",
     "FAILURES": "job",
 }

@@ -21,6 +21,7 @@ FAILURES = {
     "interrupted": "the run was stopped (SIGTERM / Ctrl-C)",
     "crash": "the notebook could not be run (kernel did not start, unreadable output...)",
     "render": "the HTML page could not be rendered",
+    "data": "not run: the data check before the run found present data invalid",
 }
 MAX_ERROR_LINES = 30  # an error message longer than this is cut, with a pointer to the page
 MAX_ERROR_CHARS = 6000

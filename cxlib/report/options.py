@@ -87,6 +87,9 @@ class RunOptions:
     keep: int | None = option(None, "keep only the newest N runs (and the one 'latest' points "
                               "at)", check=positive, flags=("--keep",))
     kernel_name: str = option("python3", "Jupyter kernel the notebooks run in", run_file=False)
+    profile: bool = option(True, "profile the notebooks' data source into a page of the run "
+                           "and check it before any notebook runs (--no-profile: skip)",
+                           flags=("--no-profile",))
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -179,9 +182,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         if default not in (None, False) and "default" not in text:
             text += f" (default: {default})"
         kinds = _kinds(_hints()[f.name])
-        if bool in kinds:
-            parser.add_argument(*flags, dest=f.name, action="store_true", default=None,
-                                help=text)
+        if bool in kinds:  # a flag turns the default over: --show-code, --no-profile
+            parser.add_argument(*flags, dest=f.name, action="store_const", const=not default,
+                                default=None, help=f.metadata["help"])
         else:
             parser.add_argument(*flags, dest=f.name, type=_arg_type(f, kinds), help=text)
 

@@ -251,6 +251,50 @@ def render_notebook(
     return page.replace(TOC_MARK, toc_html(page), 1)
 
 
+PAGE_STYLE = (
+    "body{font-family:sans-serif;margin:2em;max-width:90em}table{border-collapse:collapse}"
+    "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
+    ".cx-status-failed,.cx-status-invalid{color:#b42318;font-weight:bold}"
+    ".cx-status-ok{color:#1a7f37}"
+    ".cx-error{white-space:pre-wrap;margin:.2em 0 .6em 1em;font-size:.9em}"
+    ".cx-header{margin:0 0 1.5em 0;padding:.8em 1em;border:1px solid #d0d7de;"
+    "border-radius:6px;background:#f6f8fa}.cx-header h1{font-size:1.3em;margin:0 0 .5em 0}"
+    ".cx-header th{color:#57606a}"
+)
+
+
+def standalone_page(title: str, header: Sequence[tuple[str, str]], body: str) -> str:
+    """An offline page in the style of the index: ``title`` (text), a header table of
+    (label, text) rows and ``body``, an HTML fragment the caller has escaped. Loads nothing."""
+    e = html.escape
+    rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in header)
+    return (
+        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
+        f"<title>{e(title)}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n"
+        f'<header class="cx-header" id="cx-header">\n<h1>{e(title)}</h1>\n'
+        f'<table class="cx-run">{rows}</table>\n</header>\n{body}\n</body>\n</html>\n'
+    )
+
+
+def _pages_cell(rid: str, pages: Sequence[Mapping[str, Any]]) -> str:
+    """Links to a run's extra pages (manifest ``data_profiles``), status and whole error."""
+    e = html.escape
+    out = []
+    for item in pages:
+        status = str(item.get("status", "?"))
+        mark = f'<span class="cx-status-{e(status)}">{e(status)}</span>'
+        label = e(str(item.get("title") or "data profile"))
+        page = item.get("page")
+        href = e(quote(f"{rid}/{page}"))
+        link = (f'<a class="cx-data-profile" href="{href}">{label}</a> ({mark})' if page
+                else f"{label} ({mark})")
+        message = item.get("error") or item.get("note")
+        if message:
+            link += f'<pre class="cx-error">{e(str(message))}</pre>'
+        out.append(link)
+    return "<br>".join(out)
+
+
 def index_html(runs: Sequence[Mapping[str, Any]], latest: str | None = None) -> str:
     """The list of runs (manifest dicts, already sorted) as a standalone HTML page."""
     e = html.escape
@@ -276,20 +320,17 @@ def index_html(runs: Sequence[Mapping[str, Any]], latest: str | None = None) -> 
             f'<tr><td><a href="{e(quote(rid))}/manifest.json">{e(rid)}</a>{flag}</td>'
             f'<td class="cx-status-{e(status)}">{e(status)}</td>'
             f"<td>{e(str(run.get('started', '')))}</td><td>{e(_duration(run))}</td>"
+            f"<td>{_pages_cell(rid, run.get('data_profiles') or [])}</td>"
             f"<td>{'<br>'.join(links)}</td></tr>"
         )
     latest_link = (f'<p>Latest good run: <a href="latest/">{e(latest)}</a></p>\n'
                    if latest else "<p>No run has succeeded yet.</p>\n")
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        "<title>Reports</title>\n<style>"
-        "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}"
-        "td,th{padding:.3em .8em;border-bottom:1px solid #ddd;text-align:left;vertical-align:top}"
-        ".cx-status-failed{color:#b42318;font-weight:bold}.cx-status-ok{color:#1a7f37}"
-        ".cx-error{white-space:pre-wrap;margin:.2em 0 .6em 1em;font-size:.9em}"
-        "</style>\n</head>\n<body>\n<h1>Reports</h1>\n" + latest_link
+        f"<title>Reports</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n"
+        "<h1>Reports</h1>\n" + latest_link
         + "<table>\n<tr><th>Run</th><th>Status</th><th>Started</th><th>Duration</th>"
-        "<th>Notebooks</th></tr>\n"
+        "<th>Data</th><th>Notebooks</th></tr>\n"
         + "\n".join(rows)
         + "\n</table>\n</body>\n</html>\n"
     )

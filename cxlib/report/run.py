@@ -1,11 +1,14 @@
 """Run parameterized notebooks with papermill and publish them as offline HTML reports.
 
 A run checks every notebook's parameters and the report folder, holds the folder's
-lock, executes the notebooks in parallel worker processes (:mod:`cxlib.report.pool`)
-into ``out/.<run_id>.partial/``, writes ``manifest.json``, renames the folder to
+lock, profiles the notebooks' data source into ``00_data_profile.html``
+(:mod:`cxlib.report.data_page`; present invalid data stop the run there, before any
+notebook, as a failed run whose manifest carries every problem), executes the notebooks
+in parallel worker processes (:mod:`cxlib.report.pool`) into ``out/.<run_id>.partial/``,
+writes ``manifest.json``, renames the folder to
 ``out/<run_id>/``, then publishes ``latest`` (moved only when every notebook
 succeeded) and ``index.html`` in one step and prunes old runs (``keep``).
-Knows nothing about CX. See docs/reporting.md.
+Knows nothing about CX but through ``data_page``. See docs/reporting.md.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 from cxlib import __version__
 from cxlib.errors import ReportError
+from cxlib.report.data_page import DataCheck, DataSource, check, find_sources
 from cxlib.report.inputs import code_version, describe_inputs, sha256_file
 from cxlib.report.job import Job, Outcome, Provenance, now
 from cxlib.report.options import RunOptions, default_of
@@ -48,7 +52,7 @@ class NotebookResult:
 
     name: str
     source: Path
-    status: str  # "ok" | "failed"
+    status: str  # "ok" | "failed" | "not_run" (the data check failed first)
     started: str
     finished: str
     duration_s: float
@@ -80,6 +84,7 @@ class RunResult:
     notebooks: list[NotebookResult] = field(default_factory=list)
     pruned: list[str] = field(default_factory=list)
     stale_lock: dict[str, Any] | None = None
+    data: list[DataCheck] = field(default_factory=list)  # one per data source
 
     @property
     def ok(self) -> bool:
@@ -87,6 +92,9 @@ class RunResult:
 
     def summary(self) -> str:
         lines = [f"run {self.run_id}: {self.status} ({self.run_dir})"]
+        for d in self.data:
+            lines.append(f"  data profile {d.status} ({d.page})")
+            lines += [f"      {line}" for line in (d.error or d.note or "").splitlines()]
         for nb in self.notebooks:
             lines.append(f"  {nb.name:<32} {nb.status:<6} {nb.duration_s:7.1f} s")
             lines += [f"      {line}" for line in (nb.error or "").splitlines()]
@@ -153,9 +161,10 @@ def run_with(
     """:func:`run_report` with its options already checked (what ``cx report`` calls)."""
     if isinstance(notebooks, (str, os.PathLike)):  # one path, not a sequence of characters
         notebooks = [Path(notebooks)]
-    sources = [Path(p).absolute() for p in notebooks]
-    declared = _declared(sources)
+    paths = [Path(p).absolute() for p in notebooks]
+    declared = _declared(paths)
     plans = resolve(declared, options.parameters, options.per_notebook)
+    sources = find_sources(declared, plans) if options.profile else []
     out_root = Path(options.out).absolute()
     latest = out_root / "latest"
     if latest.exists() and not latest.is_symlink():
@@ -165,7 +174,7 @@ def run_with(
     lock = RunLock(out_root / LOCK_NAME)
     lock.acquire()
     try:
-        return _run_locked(sources, declared, plans, out_root, options, lock, say)
+        return _run_locked(paths, declared, plans, sources, out_root, options, lock, say)
     except OSError as exc:
         if exc.errno not in DISK_ERRNOS:
             raise
@@ -178,9 +187,10 @@ def run_with(
 
 
 def _run_locked(
-    sources: Sequence[Path],
+    paths: Sequence[Path],
     declared: Sequence[NotebookParameters],
     plans: Sequence[dict[str, Any]],
+    sources: Sequence[DataSource],
     out_root: Path,
     options: RunOptions,
     lock: RunLock,
@@ -193,17 +203,26 @@ def _run_locked(
     final = out_root / run_id
     (partial / ".work").mkdir(parents=True)
     (partial / "logs").mkdir()
-    version = code_version(sources[0].parent)
+    version = code_version(paths[0].parent)
     cache: dict[Path, dict[str, Any]] = {}
     jobs = [_job(d, params, partial, run_id, version, options, cache)
             for d, params in zip(declared, plans)]
     started = now()
     workers = min(options.jobs or available_cores(), len(jobs))
-    say(f"run {run_id}: {len(jobs)} notebook(s), {workers} at a time -> {final}")
-    outcomes = execute_all(jobs, workers, options.notebook_timeout, options.retries, say)
-    results = [_result(job, outcomes[job.name], final) for job in jobs]
+    data = []
+    for source in sources:
+        say(f"data profile of {source.path} ...")
+        data.append(check(source, partial, run_id))
+        say(f"data profile: {data[-1].status} -> {data[-1].page}")
+    if any(d.invalid for d in data):  # present invalid data: no notebook runs
+        results = [_not_run(job, started) for job in jobs]
+    else:
+        say(f"run {run_id}: {len(jobs)} notebook(s), {workers} at a time -> {final}")
+        outcomes = execute_all(jobs, workers, options.notebook_timeout, options.retries, say)
+        results = [_result(job, outcomes[job.name], final) for job in jobs]
     status = "ok" if all(r.ok for r in results) else "failed"
-    result = RunResult(run_id, final, status, started, now(), results, stale_lock=lock.stale)
+    result = RunResult(run_id, final, status, started, now(), results, stale_lock=lock.stale,
+                       data=data)
     shutil.rmtree(partial / ".work", ignore_errors=True)
     write_json_atomic(partial / "manifest.json", manifest(result, version, workers))
     os.rename(partial, final)  # the run appears complete, in one step
@@ -216,7 +235,7 @@ def _run_locked(
         say(f"pruned {len(doomed)} old run(s): {', '.join(doomed)}")
     say(f"run {run_id}: {status}" + ("" if result.ok else " ('latest' unchanged)"))
     return RunResult(run_id, final, status, started, result.finished, results, doomed,
-                     lock.stale)
+                     lock.stale, data)
 
 
 def preflight(
@@ -273,6 +292,16 @@ def _job(
                options.kernel_name, options.show_code, provenance)
 
 
+def _not_run(job: Job, when: str) -> NotebookResult:
+    """A notebook the run did not start because the data check found invalid data."""
+    return NotebookResult(
+        name=job.name, source=job.source, status="not_run", started=when, finished=when,
+        duration_s=0.0, parameters=dict(job.parameters), notebook_path=None, html_path=None,
+        error="not run: the data check found the data invalid (see the data profile)",
+        failure="data", inputs=list(job.provenance.inputs),
+        source_sha256=job.provenance.notebook_sha256)
+
+
 def _result(job: Job, outcome: Outcome, final: Path) -> NotebookResult:
     return NotebookResult(
         name=job.name,
@@ -312,6 +341,7 @@ def manifest(
         "git_dirty": version.get("dirty"),
         "jobs": jobs,
         "stale_lock": result.stale_lock,
+        "data_profiles": [d.to_manifest() for d in result.data],
         "environment": dict(zip(versions["component"], versions["version"])),
         "notebooks": [
             {
@@ -331,7 +361,7 @@ def manifest(
                 "inputs": nb.inputs,
                 "notebook": nb.notebook_path.name if nb.notebook_path else None,
                 "html": nb.html_path.name if nb.html_path else None,
-                "log": f"logs/{nb.name}.log",
+                "log": None if nb.status == "not_run" else f"logs/{nb.name}.log",
             }
             for nb in result.notebooks
         ],
