@@ -25,6 +25,8 @@ runs nothing and shows nothing).
 
 from __future__ import annotations
 
+import os
+
 from dataclasses import dataclass
 from typing import Any
 
@@ -174,13 +176,15 @@ def note(profile: Any, notebook: str, section: str | None = None) -> str:
 
 def runs(profile: Any, notebook: str, section: str | None = None) -> bool:
     """Whether a section (or, with no ``section``, the notebook) has its inputs; when not,
-    prints :func:`note` and returns False. A notebook that cannot run skips its later
-    cells in IPython (each then runs nothing and shows nothing)."""
+    prints :func:`note` and returns False. In a report run (``CX_REPORT_RUN=1``, set by the
+    runner for its kernels, one fresh kernel per notebook), a notebook that cannot run skips
+    its later cells, so the run succeeds with the note; in JupyterLab nothing is skipped (a
+    kernel the analyst keeps must not silently ignore the cells they run next)."""
     text = note(profile, notebook, section)
     if not text:
         return True
     print(text)
-    if section is None:
+    if section is None and os.environ.get("CX_REPORT_RUN") == "1":
         _skip_later_cells()
     return False
 

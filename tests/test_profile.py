@@ -138,3 +138,21 @@ def test_small_data_name_the_minimum(sample_tables):
     assert p.reason("03", "model") == ("The churn model needs at least 50 customers rows with "
                                        "every input answered; the data have 30")
     assert p.supports("03", "survival")
+
+
+def test_a_notebook_without_inputs_skips_later_cells_only_in_a_report_run(monkeypatch, capsys):
+    import IPython
+
+    class Shell:
+        input_transformers_cleanup: list = []
+
+    shell = Shell()
+    monkeypatch.setattr(IPython, "get_ipython", lambda: shell)
+    crm_only = cxlib.profile({"customers": load_tables(Dataset.default())["customers"]})
+    monkeypatch.delenv("CX_REPORT_RUN", raising=False)
+    assert not sections.runs(crm_only, "01")  # in Lab: the note, and nothing is skipped
+    assert "Skipped:" in capsys.readouterr().out and shell.input_transformers_cleanup == []
+    monkeypatch.setenv("CX_REPORT_RUN", "1")
+    assert not sections.runs(crm_only, "01")  # in a report run: the later cells are skipped
+    assert len(shell.input_transformers_cleanup) == 1
+    assert shell.input_transformers_cleanup[0](["x = 1\n"]) == []

@@ -107,6 +107,7 @@ def _start(job: Job) -> _Running:
     env["PYTHONPATH"] = os.pathsep.join(p for p in (package_root, env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("TQDM_DISABLE", "1")  # progress bars are for a screen, not for a report
+    env["CX_REPORT_RUN"] = "1"  # a notebook without its inputs skips its cells (cxlib.sections)
     log = open(job.log, "ab")  # noqa: SIM115 - closed when the worker ends
     log.write(f"--- attempt {job.attempt} {now()}\n".encode())
     log.flush()
