@@ -128,8 +128,9 @@ class TopicImpact(Result):
 
         t = self.table.dropna(subset=["churn_impact"]) if "churn_impact" in self.table else \
             self.table.iloc[:0]
-        t = t.assign(label=[_safe(v) for v in t["label"]]) if len(t) else pd.DataFrame(
+        t = t.assign(label=t["label"].astype(str)) if len(t) else pd.DataFrame(
             {"label": [], "churn_impact": [], "churn_low": [], "churn_high": []})
+        # plots.forest escapes the labels itself (escaping here too would show "&lt;")
         return forest(t, label="label", x="churn_impact", low="churn_low", high="churn_high",
                       title=_safe(title or "Churn with minus without each topic"),
                       x_title=f"churn (percentage points, {self.level:.0%} bootstrap CI)")
