@@ -58,6 +58,7 @@ class DescribedData(Data):
             self._checked = True
             self.notes = [f"no {t} table in {dataset.file}" for t in _contract()
                           if t not in tables]
+            self.notes += [n for frame in tables.values() for n in frame.attrs.get("notes", [])]
 
     @property
     def profile(self) -> Any:

@@ -20,7 +20,8 @@ import pandas as pd
 from .dataset import Dataset, load_description, load_tables
 from .errors import ParameterError
 from .results import Result
-from .sections import NOTEBOOK_NEEDS, NOTEBOOK_TITLES, SECTIONS, SPARSE, Section
+from .sections import HORIZON_MIN_N, NOTEBOOK_NEEDS, NOTEBOOK_TITLES, SECTIONS, SPARSE, Section
+from .snapshot import DAYS_PER_MONTH
 
 __all__ = ["profile", "DataProfile", "DATE_COLUMNS"]
 
@@ -98,6 +99,8 @@ class _Facts:
                 ids = self.tables["responses"]["customer_id"].dropna()
                 return bool(ids.duplicated().any()), ("customers who answered more than once; "
                                                       "each answered once")
+            if kind == "horizon":
+                return self._horizon(k)
             raise ParameterError(f"profile: unknown need {need!r} in cxlib.sections")
         options = need.split("|")
         if any(self._one(o) for o in options):
@@ -111,6 +114,38 @@ class _Facts:
                           f"{present}"
         return False, (f"column {' or '.join(map(repr, cols))} in {table}; "
                        f"{table} has {'neither' if len(cols) == 2 else 'none of them'}")
+
+    def _horizon(self, months: int) -> tuple[bool, str]:
+        """Whether churn within ``months`` of each customer's first answer is known for
+        enough customers, with both outcomes (as :func:`cxlib.segments.survey_panel` counts)."""
+        what = (f"at least {HORIZON_MIN_N} surveyed customers whose churn within {months} "
+                "months of their first answer is known, some churned and some not")
+        needed = [("responses", "customer_id"), ("responses", "response_date"),
+                  ("customers", "customer_id"), ("customers", "churned"),
+                  ("customers", "signup_date")]
+        if not all(self.answered(t, c) for t, c in needed):
+            return False, f"{what}; the data lack dates, churn or linked customer ids"
+        answers, customers = self.tables["responses"], self.tables["customers"]
+        first = answers.dropna(subset=["customer_id", "response_date"]).groupby(
+            "customer_id")["response_date"].min().rename("answered").reset_index()
+        churn_date = (customers["churn_date"] if "churn_date" in customers.columns
+                      else pd.Series(pd.NaT, index=customers.index))
+        cust = pd.DataFrame({"customer_id": customers["customer_id"],
+                             "churned": customers["churned"].astype("boolean").fillna(False),
+                             "churn_date": churn_date})
+        panel = first.merge(cust, on="customer_id", how="inner")
+        end = max(customers["signup_date"].max(), churn_date.max(),
+                  answers["response_date"].max())
+        before = panel["churned"] & (panel["churn_date"] < panel["answered"]).fillna(False)
+        panel = panel[~before.to_numpy(dtype=bool)]  # not at risk after the survey
+        gone = panel["churned"].to_numpy(dtype=bool) & (panel["churn_date"] <= end).to_numpy(
+            dtype=bool)
+        followup = (panel["churn_date"].where(gone, end) - panel["answered"]).dt.days \
+            / DAYS_PER_MONTH
+        within = followup <= months
+        churned, stayed = int((gone & within).sum()), int((~within).sum())
+        ok = churned + stayed >= HORIZON_MIN_N and churned > 0 and stayed > 0
+        return ok, f"{what}; the data have {churned:,} churned and {stayed:,} who stayed"
 
     def _one(self, need: str) -> bool:
         table, _, column = need.partition(".")

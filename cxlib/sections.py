@@ -10,7 +10,10 @@ profile (:func:`cxlib.profile`) gives the reason naming what is missing. A need 
   ``@emotional:2``: of that construct);
 - ``"@linked"``: answers name customers of the customer table (``customer_id`` in both);
 - ``"@months:3"``: answers (``response_date``) in at least 3 calendar months;
-- ``"@repeat"``: some customers answered more than once.
+- ``"@repeat"``: some customers answered more than once;
+- ``"@horizon:12"``: churn within 12 months of each customer's first answer is known for at
+  least ``HORIZON_MIN_N`` customers (churned in time, or followed for 12 months), with both
+  outcomes (the churn models cannot be fitted on one outcome).
 
 ``min_n``: the least number of rows of the section's first table with every column it needs
 from that table answered (except ``SPARSE`` columns, empty by design for most rows).
@@ -31,10 +34,13 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Section", "SECTIONS", "NOTEBOOK_NEEDS", "NOTEBOOK_TITLES", "SPARSE", "note",
-           "runs", "SKIPPED"]
+           "runs", "SKIPPED", "HORIZON_MIN_N"]
 
 SKIPPED = "Skipped: "
 """How every note starts (plain text, never markup: reasons name columns from the data)."""
+
+HORIZON_MIN_N = 30
+"""``@horizon``: the least number of customers with a known outcome at the horizon."""
 
 SPARSE = frozenset({"customers.churn_date", "touchpoints.resolved_first_contact",
                     "responses.verbatim", "responses.expectation_met"})
@@ -113,11 +119,13 @@ SECTIONS: tuple[Section, ...] = (
             min_n=30),
     Section("02", "segments", "Segments", _PANEL, min_n=30, plural=True),
     Section("02", "agreement", "Rule and latent profiles", _PANEL, min_n=30, plural=True),
-    Section("02", "outcomes", "Segment outcomes", _PANEL, min_n=30, plural=True),
+    Section("02", "outcomes", "Segment outcomes", (*_PANEL, "@horizon:12"), min_n=30,
+            plural=True),
     Section("02", "survival", "Retention after the survey", _PANEL, min_n=30),
-    Section("02", "churn_test", "The churn test", _PANEL, min_n=30),
+    Section("02", "churn_test", "The churn test", (*_PANEL, "@horizon:12"), min_n=30),
     Section("02", "construct_effects", "Construct effects", _PANEL, min_n=30, plural=True),
-    Section("02", "movement", "Segment movement", (*_CONSTRUCTS, "@repeat")),
+    Section("02", "movement", "Segment movement", (*_PANEL, "@repeat"), min_n=30),
+    # (movement: the segments are fitted on the panel)
     # 03 churn
     Section("03", "model", "The churn model", _CHURN, min_n=50),
     Section("03", "calibration", "Calibration and gains", _CHURN, min_n=50, plural=True),

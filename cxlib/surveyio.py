@@ -41,7 +41,8 @@ from .decoding import decode, delimiter
 from .errors import DataError
 from .vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
 
-__all__ = ["read_survey", "read_export", "PLATFORMS", "SCORE_SCALES", "parse_scores"]
+__all__ = ["read_survey", "read_export", "PLATFORMS", "SCORE_SCALES", "parse_scores",
+           "PERSONAL_COLUMNS", "is_personal"]
 
 PLATFORMS = ("qualtrics", "surveymonkey", "google_forms", "csv", "parquet", "excel")
 
@@ -63,6 +64,19 @@ KNOWN_COLUMNS: dict[str, str] = {
     "externalreference": "customer_id", "externaldatareference": "customer_id",
     "customid": "customer_id", "customdata1": "customer_id", "customer_id": "customer_id",
 }
+
+PERSONAL_COLUMNS = frozenset({
+    "ipaddress", "firstname", "lastname", "emailaddress",  # SurveyMonkey
+    "recipientfirstname", "recipientlastname", "recipientemail",  # Qualtrics
+    "locationlatitude", "locationlongitude"})
+"""Export columns (keys as :func:`is_personal` compares them) holding personal data about the
+respondent, not answers: not loaded unless a description maps them (``cxlib.dataset``)."""
+
+
+def is_personal(column: str) -> bool:
+    """Whether an export column is one of :data:`PERSONAL_COLUMNS` ("IP Address", "IPAddress")."""
+    return _key(column) in PERSONAL_COLUMNS
+
 
 _LABELLED = re.compile(r"^([+-]?\d+(?:\.\d+)?)(?:\s*[-=:.)）–—・]\s*.*|\s+\S.*)?$", re.S)
 

@@ -114,4 +114,7 @@ def test_init_writes_the_join_when_both_tables_hold_emails(tmp_path):
     (tmp_path / "master.csv").unlink()
     text = init_description(tmp_path)
     assert "join:" not in text
-    assert "# personal data: 'Email Address' hold e-mail addresses" in text
+    # no join: the export's e-mail column is personal data, not loaded
+    assert "# personal data, not loaded (map one to load it): Email Address" in text
+    assert "Email Address" not in open_dataset(
+        parse_description(yaml.safe_load(text), folder=tmp_path))["responses"]

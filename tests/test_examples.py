@@ -121,7 +121,7 @@ RAN = {
                                      "revenue_at_risk", "contact_list")],
     "surveymonkey_crm": [("01", "nps_headline"), ("01", "key_drivers"), ("01", "comments"),
                          ("01", "retention"), ("02", "reliability"), ("02", "segments"),
-                         ("02", "churn_test"), ("03", "model"), ("03", "cox")],
+                         ("02", "survival"), ("03", "model"), ("03", "cox")],
 }
 SKIPPED = {  # (notebook, section or None for the notebook): words of the reason
     "survey_only": [("02", None, "linked to customers by 'customer_id'"),
@@ -137,7 +137,11 @@ SKIPPED = {  # (notebook, section or None for the notebook): words of the reason
     "surveymonkey_crm": [("01", "trend", "answers in at least 3 months; the data span 1"),
                          ("04", None, "column 'organisation' in responses"),
                          ("05", None, "column 'monitor_group' in customers"),
-                         ("03", "expectation_gap", "column 'expectation_met' in responses")],
+                         ("03", "expectation_gap", "column 'expectation_met' in responses"),
+                         # surveyed in October 2026, data to April 2027: no one followed 12
+                         # months, so churn within 12 months is known only for churners
+                         ("02", "churn_test", "the data have 30 churned and 0 who stayed"),
+                         ("02", "outcomes", "the data have 30 churned and 0 who stayed")],
 }
 
 

@@ -24,7 +24,7 @@ from cxlib.report import run_report
 
 EXAMPLES = Path(paths.SAMPLE_DIR).parent / "examples"
 NOTEBOOKS = {"01": "01_survey_exploration", "02": "02_rational_emotional", "03": "03_churn"}
-RUNS = {"survey_only": ("01",), "crm_only": ("03",), "surveymonkey_crm": ("01", "03")}
+RUNS = {"survey_only": ("01",), "crm_only": ("03",), "surveymonkey_crm": ("01", "02", "03")}
 
 
 def _report(folder: Path, notebooks: tuple[str, ...], out: Path):

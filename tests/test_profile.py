@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+import warnings
+from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
@@ -14,6 +16,8 @@ from cxlib.dataset import Dataset, load_tables, write_description
 from cxlib.profiling import DataProfile
 
 from dataset_folders import crm_folder, qualtrics_folder
+
+EXAMPLES = Path(cxlib.paths.SAMPLE_DIR).parent / "examples"
 
 
 @pytest.fixture(scope="module")
@@ -30,7 +34,7 @@ def test_sections_are_declared_once_with_unique_keys():
     keys = [(s.notebook, s.key) for s in sections.SECTIONS]
     assert len(keys) == len(set(keys))
     assert {s.notebook for s in sections.SECTIONS} == set(sections.NOTEBOOK_NEEDS)
-    pattern = re.compile(r"^(@(items|rational|emotional|months):\d+|@linked|@repeat|"
+    pattern = re.compile(r"^(@(items|rational|emotional|months|horizon):\d+|@linked|@repeat|"
                          r"[a-z]+(\.[a-z_]+)?(\|[a-z]+\.[a-z_]+)*)$")
     for s in sections.SECTIONS:
         assert all(pattern.match(n) for n in s.needs), s
@@ -156,3 +160,53 @@ def test_a_notebook_without_inputs_skips_later_cells_only_in_a_report_run(monkey
     assert not sections.runs(crm_only, "01")  # in a report run: the later cells are skipped
     assert len(shell.input_transformers_cleanup) == 1
     assert shell.input_transformers_cleanup[0](["x = 1\n"]) == []
+
+
+def _followed(churn_dates: list[str | None]) -> dict[str, pd.DataFrame]:
+    """Customers who signed up in 2024 and answered on 2025-01-01, with these churn dates."""
+    ids = [f"c{i:02d}" for i in range(len(churn_dates))]
+    customers = pd.DataFrame({
+        "customer_id": ids, "signup_date": pd.Timestamp("2024-01-01"),
+        "churned": [d is not None for d in churn_dates],
+        "churn_date": pd.to_datetime(churn_dates)})
+    items = [*cxlib.vocab.RATIONAL_ITEMS, *cxlib.vocab.EMOTIONAL_ITEMS]
+    responses = pd.DataFrame({"customer_id": ids, "response_date": pd.Timestamp("2025-01-01"),
+                              **{item: 3.0 for item in items}})
+    return {"customers": customers, "responses": responses}
+
+
+def test_the_churn_test_needs_both_outcomes_at_the_horizon():
+    # 30 churn within 12 months of the answer, 5 after it (2026-03-01, also the data's end),
+    # 25 stay (followed 14 months), 1 churned before answering (not at risk): 30 and 30
+    before = ["2024-06-01"]
+    p = cxlib.profile(_followed(["2025-03-01"] * 30 + ["2026-03-01"] * 5 + [None] * 25 + before))
+    assert p.supports("02", "churn_test") and p.supports("02", "outcomes")
+    # the later churners leave in August 2025: the data end there, nobody is followed 12
+    # months, every known outcome is a churn
+    p = cxlib.profile(_followed(["2025-03-01"] * 30 + ["2025-08-01"] * 5 + [None] * 25 + before))
+    assert p.supports("02", "segments") and p.supports("02", "survival")
+    assert p.reason("02", "churn_test") == (
+        "The churn test needs at least 30 surveyed customers whose churn within 12 months of "
+        "their first answer is known, some churned and some not; the data have 35 churned and "
+        "0 who stayed")
+    assert not p.supports("02", "outcomes")
+    assert sections.note(p, "02", "churn_test").startswith("Skipped: The churn test needs")
+    # both outcomes, too few known: 10 churned and 19 stayed
+    p = cxlib.profile(_followed(["2025-03-01"] * 10 + ["2026-03-01"] * 4 + [None] * 15 + before))
+    assert p.reason("02", "churn_test").endswith("the data have 10 churned and 19 who stayed")
+
+
+def test_the_horizon_counts_agree_with_the_survey_panel():
+    from cxlib import segments
+
+    data = cxlib.open_data(EXAMPLES / "surveymonkey_crm")
+    ds = data.dataset
+    scored = segments.score_responses(data["responses"], {
+        "emotional": list(ds.emotional_items), "rational": list(ds.rational_items)})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the small segments of this example
+        panel = segments.survey_panel(scored, data["customers"], horizon_months=12)
+    known = panel["churn_in_horizon"].dropna().astype(bool)
+    assert len(known) and known.all()  # this draw: everyone known at 12 months churned
+    assert data.profile.reason("02", "churn_test").endswith(
+        f"the data have {int(known.sum())} churned and {int((~known).sum())} who stayed")

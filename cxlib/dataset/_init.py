@@ -21,7 +21,7 @@ import pandas as pd
 
 from ..errors import DataError
 from ..schema import CONTRACT
-from ..surveyio import KNOWN_COLUMNS, NA_ANSWERS, SCORE_SCALES, read_export
+from ..surveyio import KNOWN_COLUMNS, NA_ANSWERS, SCORE_SCALES, is_personal, read_export
 from ._description import DESCRIPTION_FILE, TABLES, sample_items
 
 __all__ = ["inspect_folder", "init_description", "write_description", "FileFinding"]
@@ -48,6 +48,10 @@ RESPONSE_WORDS: dict[str, tuple[str, ...]] = {
     "channel": ("channel", "チャネル", "チャネル"),
     "survey_type": ("survey type", "調査種別"),
 }
+NOT_GUESSED = frozenset({"distributionchannel"})
+"""Export metadata whose names look like a contract column but are not: Qualtrics'
+``DistributionChannel`` is how the survey was sent (``anonymous``, ``email``), not the
+touchpoint's channel. Keys as :data:`KNOWN_COLUMNS` (no spaces or underscores, lower case)."""
 CUSTOMER_WORDS: dict[str, tuple[str, ...]] = {
     "customer_id": ("customer id", "customerid", "customer", "member", "顧客id", "顧客番号",
                     "会員番号", "会員id", "顧客"),
@@ -175,7 +179,10 @@ def _classify(finding: FileFinding, frame: pd.DataFrame) -> None:
     taken: set[str] = set()
     response_guess: dict[str, str] = {}
     for col in columns:
-        known = KNOWN_COLUMNS.get(re.sub(r"[\s_]+", "", _norm(col)))
+        key = re.sub(r"[\s_]+", "", _norm(col))
+        if key in NOT_GUESSED or is_personal(col):
+            continue
+        known = KNOWN_COLUMNS.get(key)
         target = known if known and known not in taken else _guess(
             col, finding.questions.get(col, ""), RESPONSE_WORDS, taken)
         if target:
@@ -355,25 +362,33 @@ def init_description(folder: Path | str) -> str:
                 q = first.questions.get(col)
                 note = f"  # {q}" if q and q != col else ""
                 lines.append(f"      {_q(col)}: {_q(target)}{note.replace(chr(10), ' ')}")
+        have = set(first.mapping.values()) | set(first.columns)
+        linked = groups.get("customers", [None])[0]
+        joined = (table == "responses" and first.emails and linked is not None
+                  and linked.emails and "customer_id" not in have)
         kept = [c for c in first.columns if c not in first.mapping]
+        personal = [c for c in kept if first.kind == "survey" and is_personal(c)
+                    and not (joined and c == first.emails[0])]  # dropped at load
+        kept = [c for c in kept if c not in personal]
         if kept:
             lines.append(f"    # kept as they are: {', '.join(kept)}")
+        if personal:
+            lines.append(f"    # personal data, not loaded (map one to load it): "
+                         f"{', '.join(personal)}")
         if table == "responses":
-            have = set(first.mapping.values()) | set(first.columns)
             if "response_date" not in have:
                 todo.append("responses: could not guess the answer date column "
                             "(map one to response_date)")
-            linked = groups.get("customers", [None])[0]
-            if first.emails and linked is not None and linked.emails \
-                    and "customer_id" not in have:
+            if joined:
                 lines.append(f"    join: {{survey_column: {_q(first.emails[0])}, "
                              f"customers_column: {_q(linked.emails[0])}}}  # e-mails -> "
                              "customer ids at load; both e-mail columns dropped")
             elif "customer_id" not in have:
                 lines.append("    # no customer id: sections that follow customers "
                              "(churn, KPI model) will be skipped")
-            if first.emails and (linked is None or not linked.emails):
-                lines.append(f"    # personal data: {', '.join(map(repr, first.emails))} "
+            emails = [c for c in first.emails if c not in personal]
+            if emails and not joined:
+                lines.append(f"    # personal data: {', '.join(map(repr, emails))} "
                              "hold e-mail addresses (kept as they are; mask before showing)")
             if "survey_type" not in have:
                 lines.append("    # fill: {survey_type: relationship}  # uncomment for a "

@@ -12,6 +12,10 @@ Decisions, documented in ``docs/own-data.md``:
 - ``responses.join`` (a key such as an e-mail) is replaced by the matching customer's
   ``customer_id`` and the key columns of both tables are dropped (never shown: errors give
   rows, not keys);
+- survey exports' personal-data columns (``IP Address``, ``RecipientEmail``, location ...,
+  :data:`cxlib.surveyio.PERSONAL_COLUMNS`) are not loaded unless the description maps them
+  (or joins on one), and an id column empty in every row (``ExternalReference`` of an
+  anonymous link) is read as absent; both are named in ``frame.attrs["notes"]``;
 - only the contract columns present are checked (absent optional data is not an error),
   each score on its scale; every problem of every table is reported in one DataError.
 """
@@ -30,7 +34,7 @@ from ..checks import MAX_ROWS_SHOWN, row_numbers, rows_text
 from ..errors import DataError
 from ..io import CSV_ENCODINGS, read_table
 from ..schema import CONTRACT, as_numbers, date_columns, unknown_customers, validate
-from ..surveyio import parse_scores, read_survey
+from ..surveyio import is_personal, parse_scores, read_survey
 from ._description import TABLES, Dataset, Join, TableSource, _nearest
 
 __all__ = ["load_tables", "resolve_sources"]
@@ -262,6 +266,34 @@ def _finish(frame: pd.DataFrame, table: str, src: TableSource, dataset: Dataset,
     return frame
 
 
+def _without_empty_ids(frame: pd.DataFrame, name: str) -> tuple[pd.DataFrame, list[str]]:
+    """Without the id columns empty in every row (absent, not invalid); a note if any."""
+    empty = [c for c in frame.columns if str(c).endswith("_id") and len(frame)
+             and frame[c].isna().all()]
+    if not empty:
+        return frame, []
+    return frame.drop(columns=empty), [f"{name}: column(s) {', '.join(map(repr, empty))} "
+                                       "empty in every row, read as absent"]
+
+
+def _without_personal(frame: pd.DataFrame, src: TableSource, name: str) -> pd.DataFrame:
+    """An export without its personal-data columns the description does not map (after the
+    join, which reads and drops its key); a note names them."""
+    personal = [c for c in frame.columns if src.kind == "survey" and is_personal(str(c))
+                and c not in set(src.columns.values())]
+    if not personal:
+        return frame
+    attrs = dict(frame.attrs)
+    out = frame.drop(columns=personal)
+    attrs["questions"] = {k: v for k, v in attrs.get("questions", {}).items()
+                          if k not in personal}
+    attrs["notes"] = [*attrs.get("notes", []), f"{name}: personal-data column(s) "
+                      f"{', '.join(map(repr, personal))} not loaded (map them in cx.yml to "
+                      "load them)"]
+    out.attrs = attrs
+    return out
+
+
 def _read(table: str, src: TableSource, files: list[Path], dataset: Dataset) -> pd.DataFrame:
     parts = [_read_file(p, table, src, dataset) for p in files]
     if table == "responses":  # per file, so that errors name the file and its rows
@@ -272,8 +304,9 @@ def _read(table: str, src: TableSource, files: list[Path], dataset: Dataset) -> 
     for part in parts:
         questions.update(part.attrs.get("questions", {}))
     name = " + ".join(p.name for p in files)
+    frame, notes = _without_empty_ids(frame, name)
     attrs = {"source": name, "files": [str(p) for p in files], "kind": src.kind,
-             "reversed": flipped,
+             "reversed": flipped, "notes": notes,
              "columns_from": {v: k for k, v in src.columns.items()}}
     if src.kind == "survey":
         attrs.update(platform=parts[0].attrs.get("platform"),
@@ -349,6 +382,7 @@ def load_tables(dataset: Dataset) -> dict[str, pd.DataFrame]:
                     continue  # the customers table failed: its problem is listed
                 frame = _join(frame, tables["customers"], src.join, sources[table],
                               sources["customers"])
+            frame = _without_personal(frame, src, sources[table])
             validate(frame, table, sources[table], present_only=True, scales=dataset.scales())
         except DataError as exc:
             problems.append(str(exc))
