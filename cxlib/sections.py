@@ -161,7 +161,8 @@ SECTIONS: tuple[Section, ...] = (
     Section("05", "pretrends", "The pre-trend check", (*_PILOT, "@months:3")),
     Section("05", "random_control", "The random comparison", _PILOT),
     Section("05", "rollout", "The roll-out value",
-            (*_PILOT, "customers.monthly_revenue", "touchpoints.resolved_first_contact")),
+            (*_PILOT, "customers.monthly_revenue", "touchpoints.resolved_first_contact",
+             "financials.revenue")),
 )
 """Every section of notebooks 01-05 with its needs (read from the notebooks' calls)."""
 

@@ -23,7 +23,8 @@ from cxlib import paths, sections
 from cxlib.report import run_report
 
 EXAMPLES = Path(paths.SAMPLE_DIR).parent / "examples"
-NOTEBOOKS = {"01": "01_survey_exploration", "02": "02_rational_emotional", "03": "03_churn"}
+NOTEBOOKS = {"01": "01_survey_exploration", "02": "02_rational_emotional", "03": "03_churn",
+             "04": "04_kpi_model", "05": "05_pilot"}
 RUNS = {"survey_only": ("01",), "crm_only": ("03",), "surveymonkey_crm": ("01", "02", "03")}
 
 
@@ -111,3 +112,19 @@ def test_invalid_present_data_fail_the_run_with_the_problem_in_the_manifest(tmp_
     manifest = json.loads((result.run_dir / "manifest.json").read_text(encoding="utf-8"))
     assert "nps" in json.dumps(manifest, ensure_ascii=False)
     assert "11" in json.dumps(manifest, ensure_ascii=False)
+
+
+def test_absent_financials_skip_only_the_sections_that_need_them(sample_dir: Path,
+                                                                 tmp_path: Path) -> None:
+    # optional data absent (no financials table): the pilot and KPI notebooks still run, the
+    # roll-out value in money says why it is missing, and the decision is still made
+    folder = tmp_path / "no_financials"
+    folder.mkdir()
+    for table in ("customers", "responses", "touchpoints", "kpis"):
+        shutil.copy(sample_dir / f"{table}.parquet", folder)
+    result = _report(folder, ("04", "05"), tmp_path / "reports")
+    assert result.ok, result.summary()
+    _check_sections(result, folder, ("04", "05"))
+    pilot_text = _printed(result, "05")
+    assert "roll-out value" in pilot_text.lower() and "financials" in pilot_text
+    assert "Recommendation" in pilot_text or "roll out" in pilot_text.lower()

@@ -17,7 +17,7 @@ from ._decision import (
 )
 from ._did import DiDResult, did
 from ._kpis import (KPIS, difference_in_differences, effects_plot, effects_table, evaluate_pilot,
-                    kpi_observations)
+                    kpi_observations, months_observed)
 from ._groups import (CONTROL, PILOT, Balance, add_tenure_band, assign_monitor_group, balance,
                       define_groups, match_controls)
 from ._power import (Baseline, PilotDesign, baseline, mde_mean, mde_nps, mde_rate, nps_sd,
@@ -26,6 +26,7 @@ from ._randomised import (CupedResult, RandomisationResult, cuped_difference, cu
                           nps_difference, randomisation_test)
 
 __all__ = [
+    "months_observed",
     # design
     "baseline", "Baseline", "pilot_design", "PilotDesign", "power_mean", "mde_mean", "nps_sd",
     "power_nps", "mde_nps", "power_rate", "mde_rate",

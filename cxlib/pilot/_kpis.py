@@ -9,7 +9,7 @@ start, customer clusters, pilot/control labels by customer).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 import numpy as np
 import pandas as pd
@@ -22,7 +22,19 @@ from ..plots import TEMPLATE
 from ._did import DiDResult, did, month_index
 
 __all__ = ["KPIS", "kpi_observations", "difference_in_differences", "evaluate_pilot",
-           "effects_table", "effects_plot"]
+           "effects_table", "effects_plot", "months_observed"]
+
+
+def months_observed(t: Any, start: str | pd.Timestamp) -> int:
+    """Calendar months with data from ``start`` on: the financials' months when the table is
+    there, else the months in which answers were given (a survey-only or CRM dataset)."""
+    start = pd.Timestamp(start)
+    if "financials" in t:
+        months = t["financials"]["month"]
+    else:
+        months = t["responses"]["response_date"]
+    months = pd.to_datetime(months)
+    return int(months[months >= start].dt.to_period("M").nunique())
 
 
 def _transactional_cc(t: dict[str, pd.DataFrame]) -> pd.DataFrame:
