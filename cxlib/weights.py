@@ -9,7 +9,6 @@ where they can. Methods and the check against R: ``docs/weights.md``.
 
 from __future__ import annotations
 
-import html
 import math
 import warnings
 from collections.abc import Mapping
@@ -106,10 +105,10 @@ class Raking(Result):
         """Sample, target and weighted share of each category, in percent."""
         import plotly.graph_objects as go
 
-        from .plots import TEMPLATE
+        from .plots import TEMPLATE, escape_label
 
         m = self.margins
-        labels = [html.escape(f"{v}: {c}") for v, c in zip(m["variable"], m["category"])]
+        labels = [escape_label(f"{v}: {c}") for v, c in zip(m["variable"], m["category"])]
         fig = go.Figure()
         for col, name, colour in [("sample_share", "sample (unweighted)", "#8c8c8c"),
                                   ("target_share", "target", "#1f5fa8"),

@@ -12,7 +12,6 @@ return, also after spaces, get a leading ``'``) and drops control characters.
 from __future__ import annotations
 
 import csv
-import html
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -82,7 +81,7 @@ class ActionList(Result):
 
     def plot(self, title: str | None = None) -> go.Figure:
         """Requests by kind, customers known and unknown."""
-        from ..plots import TEMPLATE
+        from ..plots import TEMPLATE, escape_label
 
         t = self.table.assign(known=self.table["revenue_at_risk"].notna())
         fig = go.Figure()
@@ -91,7 +90,7 @@ class ActionList(Result):
                                                                              fill_value=0)
             fig.add_trace(go.Bar(x=list(counts.index), y=counts.to_numpy(), name=name))
         fig.update_layout(template=TEMPLATE, barmode="stack",
-                          title=html.escape(title or "Comments that ask for action"),
+                          title=escape_label(title or "Comments that ask for action"),
                           yaxis_title="comments", xaxis_title="request")
         return fig
 

@@ -11,7 +11,6 @@ Labels come from the analyst's codebook and are escaped before they reach plotly
 
 from __future__ import annotations
 
-import html
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -27,11 +26,6 @@ from ..results import Result, ci_text
 
 __all__ = ["TopicImpact", "TopicTrend", "topic_impact", "topic_trend", "topic_drivers",
            "benjamini_hochberg"]
-
-
-def _safe(label: object) -> str:
-    """A label as plain text for plotly (which renders a subset of HTML)."""
-    return html.escape(str(label), quote=True)
 
 
 def _check_codes(frame: pd.DataFrame, codes: pd.DataFrame, where: str) -> np.ndarray:
@@ -102,10 +96,10 @@ class TopicImpact(Result):
 
     def plot(self, title: str | None = None) -> go.Figure:
         """Frequency x impact: how often a topic comes up and how NPS differs when it does."""
-        from ..plots import TEMPLATE
+        from ..plots import TEMPLATE, escape_label
 
         t = self.table.dropna(subset=["impact"])
-        labels = [_safe(v) for v in t["label"]]
+        labels = [escape_label(v) for v in t["label"]]
         fig = go.Figure(go.Scatter(
             x=100 * t["share"], y=t["impact"], mode="markers+text", text=labels,
             textposition="top center",
@@ -116,7 +110,7 @@ class TopicImpact(Result):
             hovertemplate="%{customdata[0]}: %{y:+.1f} points, %{x:.1f}% of comments "
                           "(n=%{customdata[1]})<extra></extra>"))
         fig.add_hline(y=0, line_dash="dash", line_color="#888")
-        fig.update_layout(template=TEMPLATE, title=_safe(title or self.headline()),
+        fig.update_layout(template=TEMPLATE, title=escape_label(title or self.headline()),
                           xaxis_title="share of comments mentioning the topic (%)",
                           yaxis_title=f"{self.score.upper()} with minus without (points, "
                                       f"{self.level:.0%} bootstrap CI)", showlegend=False)
@@ -124,7 +118,7 @@ class TopicImpact(Result):
 
     def plot_churn(self, title: str | None = None) -> go.Figure:
         """Churn percentage points with vs without each topic (customers known)."""
-        from ..plots import forest
+        from ..plots import escape_label, forest
 
         t = self.table.dropna(subset=["churn_impact"]) if "churn_impact" in self.table else \
             self.table.iloc[:0]
@@ -132,7 +126,7 @@ class TopicImpact(Result):
             {"label": [], "churn_impact": [], "churn_low": [], "churn_high": []})
         # plots.forest escapes the labels itself (escaping here too would show "&lt;")
         return forest(t, label="label", x="churn_impact", low="churn_low", high="churn_high",
-                      title=_safe(title or "Churn with minus without each topic"),
+                      title=escape_label(title or "Churn with minus without each topic"),
                       x_title=f"churn (percentage points, {self.level:.0%} bootstrap CI)")
 
 
@@ -271,12 +265,12 @@ class TopicTrend(Result):
 
     def plot(self, title: str | None = None) -> go.Figure:
         """Each topic's share of comments by period, with its sampling-error band."""
-        from ..plots import TEMPLATE
+        from ..plots import TEMPLATE, escape_label
 
         fig = go.Figure()
         emerging = set(self.tests.loc[self.tests["emerging"], "topic"])
         for i, (topic, g) in enumerate(self.shares.groupby("topic", sort=False)):
-            label = _safe(g["label"].iat[0]) + (" (emerging)" if topic in emerging else "")
+            label = escape_label(g["label"].iat[0]) + (" (emerging)" if topic in emerging else "")
             colour = TEMPLATE.layout.colorway[i % len(TEMPLATE.layout.colorway)]
             x = g["period"].astype(str)
             fig.add_trace(go.Scatter(x=pd.concat([x, x[::-1]]),
@@ -289,7 +283,7 @@ class TopicTrend(Result):
                                      legendgroup=str(i), customdata=g[["n"]].to_numpy(),
                                      hovertemplate=label + ": %{y:.1f}% (n=%{customdata[0]})"
                                                            "<extra></extra>"))
-        fig.update_layout(template=TEMPLATE, title=_safe(title or self.headline()),
+        fig.update_layout(template=TEMPLATE, title=escape_label(title or self.headline()),
                           yaxis_title=f"share of comments (%, {self.level:.0%} Wilson band)",
                           xaxis_title="")
         return fig

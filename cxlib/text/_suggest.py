@@ -9,7 +9,6 @@ load most on it (PII-masked). Suggestions are prompts for reading, not codes.
 
 from __future__ import annotations
 
-import html
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -54,13 +53,13 @@ class TopicSuggestions(Result):
 
     def plot(self, title: str | None = None) -> go.Figure:
         """Comments per suggested theme, labelled by its top terms."""
-        from ..plots import TEMPLATE
+        from ..plots import TEMPLATE, escape_label, escape_labels
 
         t = self.themes.iloc[::-1]
-        labels = [html.escape(str(v)) for v in t["terms"]]
+        labels = escape_labels(t["terms"])
         fig = go.Figure(go.Bar(x=t["n"], y=labels, orientation="h",
                                hovertemplate="%{y}: %{x} comments<extra></extra>"))
-        fig.update_layout(template=TEMPLATE, title=html.escape(title or "Themes the codebook "
+        fig.update_layout(template=TEMPLATE, title=escape_label(title or "Themes the codebook "
                                                                "misses"),
                           xaxis_title="comments (strongest theme)", yaxis_title="",
                           height=max(300, 32 * len(t) + 140))
