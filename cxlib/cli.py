@@ -130,6 +130,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
 
     for check in result.data:
         print("\n".join(summary_lines(check)))
+    if result.changes:
+        from cxlib.report.alerts import summary_lines as changes_lines
+
+        print("\n".join(changes_lines(result.changes)))
     for nb in result.notebooks:
         print(f"{nb.name:<32} {nb.status:<6} {nb.duration_s:7.1f} s")
         for line in (nb.error or "").splitlines():  # the whole message, every line

@@ -42,6 +42,20 @@ def mapping_values(value: Mapping[Any, Any]) -> str | None:
         else None
 
 
+def command_line(value: Any) -> str | None:
+    from cxlib.report.alerts import check_command
+
+    return check_command(value)
+
+
+def changes_settings(value: Mapping[str, Any]) -> str | None:
+    if not value:
+        return None
+    from cxlib.changes import check_settings  # loads the analyses only when settings are given
+
+    return check_settings(value)
+
+
 def option(
     default: Any,
     help: str,  # noqa: A002 - the word argparse uses
@@ -90,6 +104,14 @@ class RunOptions:
     profile: bool = option(True, "profile the notebooks' data source into a page of the run "
                            "and check it before any notebook runs (--no-profile: skip)",
                            flags=("--no-profile",))
+    # -- what changed (cxlib.report.alerts) --
+    on_alert: str | None = option(
+        None, "command run with the path of the run's alerts.json as its last argument when "
+        "a change is flagged (split like a shell would, never run through one)",
+        check=command_line, flags=("--on-alert",))
+    changes: dict[str, Any] = option(
+        {}, "settings of the 'What changed' comparisons: units (list of columns), baseline "
+        "(months), min_n, alpha, level", check=changes_settings)
 
     def __post_init__(self) -> None:
         for f in fields(self):

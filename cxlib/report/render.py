@@ -328,12 +328,20 @@ def index_html(runs: Sequence[Mapping[str, Any]], latest: str | None = None) -> 
     return (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>Reports</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n"
-        "<h1>Reports</h1>\n" + latest_link
+        "<h1>Reports</h1>\n" + _changes_panel(runs, latest) + latest_link
         + "<table>\n<tr><th>Run</th><th>Status</th><th>Started</th><th>Duration</th>"
         "<th>Data</th><th>Notebooks</th></tr>\n"
         + "\n".join(rows)
         + "\n</table>\n</body>\n</html>\n"
     )
+
+
+def _changes_panel(runs: Sequence[Mapping[str, Any]], latest: str | None) -> str:
+    """The "What changed" panel of the latest good run (:mod:`cxlib.report.panel`)."""
+    from cxlib.report.panel import changes_panel
+
+    run = next((r for r in runs if latest is not None and r.get("run_id") == latest), None)
+    return changes_panel(run.get("changes"), latest, f"{latest}/") if run and latest else ""
 
 
 def _duration(run: Mapping[str, Any]) -> str:

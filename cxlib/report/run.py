@@ -24,6 +24,7 @@ from typing import Any
 
 from cxlib import __version__
 from cxlib.errors import ReportError
+from cxlib.report import alerts
 from cxlib.report.data_page import DataCheck, DataSource, check, find_sources
 from cxlib.report.inputs import code_version, describe_inputs, sha256_file
 from cxlib.report.job import Job, Outcome, Provenance, now
@@ -85,6 +86,7 @@ class RunResult:
     pruned: list[str] = field(default_factory=list)
     stale_lock: dict[str, Any] | None = None
     data: list[DataCheck] = field(default_factory=list)  # one per data source
+    changes: dict[str, Any] | None = None  # what changed (cxlib.report.alerts)
 
     @property
     def ok(self) -> bool:
@@ -221,8 +223,12 @@ def _run_locked(
         outcomes = execute_all(jobs, workers, options.notebook_timeout, options.retries, say)
         results = [_result(job, outcomes[job.name], final) for job in jobs]
     status = "ok" if all(r.ok for r in results) else "failed"
+    previous = latest_run(out_root)  # the last good run, before this one
+    changes = alerts.after_notebooks(
+        data, partial, run_id, out_root / previous if previous else None, options.changes,
+        {r.name: partial / r.html_path.name for r in results if r.ok and r.html_path}, say)
     result = RunResult(run_id, final, status, started, now(), results, stale_lock=lock.stale,
-                       data=data)
+                       data=data, changes=changes)
     shutil.rmtree(partial / ".work", ignore_errors=True)
     write_json_atomic(partial / "manifest.json", manifest(result, version, workers))
     os.rename(partial, final)  # the run appears complete, in one step
@@ -233,9 +239,11 @@ def _run_locked(
         remove_runs(out_root, doomed, current=run_id)
     if doomed:
         say(f"pruned {len(doomed)} old run(s): {', '.join(doomed)}")
+    if options.on_alert and changes and changes.get("flagged"):
+        changes["on_alert"] = alerts.notify(options.on_alert, final / alerts.ALERTS, say)
     say(f"run {run_id}: {status}" + ("" if result.ok else " ('latest' unchanged)"))
     return RunResult(run_id, final, status, started, result.finished, results, doomed,
-                     lock.stale, data)
+                     lock.stale, data, changes)
 
 
 def preflight(
@@ -342,6 +350,7 @@ def manifest(
         "jobs": jobs,
         "stale_lock": result.stale_lock,
         "data_profiles": [d.to_manifest() for d in result.data],
+        "changes": result.changes,
         "environment": dict(zip(versions["component"], versions["version"])),
         "notebooks": [
             {
