@@ -92,30 +92,28 @@ def _summarise(values: pd.DataFrame, units: Sequence[str], kind: str, level: flo
         frame = values.dropna(subset=[col]) if col else values
         keys = frame[col].astype(str) if col else pd.Series(COMPANY, index=frame.index)
         x = frame["_x"].to_numpy(dtype=float)
-        g = pd.DataFrame({"unit": keys.to_numpy(), "x": x})
+        codes, labels = pd.factorize(keys, sort=True)
+        n = np.bincount(codes, minlength=len(labels)).astype(float)
         if kind == "nps":
-            g["pro"], g["det"] = (x == 1).astype(float), (x == -1).astype(float)
-            agg = g.groupby("unit", sort=True).agg(n=("x", "size"), pro=("pro", "sum"),
-                                                   det=("det", "sum"))
-            n, pro, det = (agg[c].to_numpy(dtype=float) for c in ("n", "pro", "det"))
+            pro = np.bincount(codes, x == 1, minlength=len(labels))
+            det = np.bincount(codes, x == -1, minlength=len(labels))
             centre, var = adjusted_wald(pro, det, n)
             low, high = nps_interval(pro, det, n, level)
             est, centre, se = 100 * (pro - det) / n, 100 * centre, 100 * np.sqrt(var)
         elif kind == "share":
-            agg = g.groupby("unit", sort=True).agg(n=("x", "size"), k=("x", "sum"))
-            n, k = agg["n"].to_numpy(dtype=float), agg["k"].to_numpy(dtype=float)
+            k = np.bincount(codes, x, minlength=len(labels))
             est = k / n
             centre = (k + 1) / (n + 2)  # Agresti-Caffo: one success and one failure added
             se = np.sqrt(centre * (1 - centre) / (n + 2))
             low, high = wilson_interval(est, n, level)
         else:  # a mean
-            agg = g.groupby("unit", sort=True).agg(n=("x", "size"), mean=("x", "mean"),
-                                                   sd=("x", "std"))
-            n, est = agg["n"].to_numpy(dtype=float), agg["mean"].to_numpy(dtype=float)
-            se = np.nan_to_num(agg["sd"].to_numpy(dtype=float)) / np.sqrt(n)
+            est = np.bincount(codes, x, minlength=len(labels)) / n
+            squares = np.bincount(codes, (x - est[codes]) ** 2, minlength=len(labels))
+            with np.errstate(invalid="ignore", divide="ignore"):
+                se = np.where(n > 1, np.sqrt(squares / np.maximum(n - 1, 1) / n), 0.0)
             t = stats.t.ppf(0.5 + level / 2, np.maximum(n - 1, 1))
             centre, low, high = est, est - t * se, est + t * se
-        parts.append(pd.DataFrame({"unit_column": col, "unit": agg.index.to_numpy(),
+        parts.append(pd.DataFrame({"unit_column": col, "unit": np.asarray(labels, dtype=object),
                                    "n": n.astype(int), "estimate": est, "centre": centre,
                                    "se": se, "ci_low": low, "ci_high": high}))
     return pd.concat(parts, ignore_index=True)

@@ -20,24 +20,27 @@ PANEL_STYLE = (
 )
 
 
-def _number(value: Any, scale: str, signed: bool = False) -> str:
+def _number(value: Any, scale: str, signed: bool = False, unit: bool = True) -> str:
+    """A value as the reader sees it: NPS points, shares in % (differences in percentage
+    points, ``pp``), means with two decimals."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "n/a"
     sign = "+" if signed else ""
     if scale == "share":
-        return f"{100 * float(value):{sign}.1f}" + (" pp" if signed else "%")
+        text = f"{100 * float(value):{sign}.1f}"
+        return text + ((" pp" if signed else "%") if unit else "")
     if scale == "points":
-        return f"{float(value):{sign}.1f}" + (" points" if signed else "")
+        return f"{float(value):{sign}.1f}" + (" points" if signed and unit else "")
     return f"{float(value):{sign}.2f}"
 
 
 def change_text(a: Mapping[str, Any]) -> str:
-    """``+12.3 points (95% CI 4.0 to 20.6)`` for one alert record (plain text)."""
+    """``+12.3 points (95% CI +4.0 to +20.6)`` for one alert record (plain text)."""
     scale = str(a.get("scale", "mean"))
     level = float(a.get("level", 0.95))
     return (f"{_number(a.get('difference'), scale, signed=True)} ({level:.0%} CI "
-            f"{_number(a.get('ci_low'), scale, signed=True)} to "
-            f"{_number(a.get('ci_high'), scale, signed=True)})")
+            f"{_number(a.get('ci_low'), scale, signed=True, unit=False)} to "
+            f"{_number(a.get('ci_high'), scale, signed=True, unit=False)})")
 
 
 def unit_text(a: Mapping[str, Any]) -> str:
