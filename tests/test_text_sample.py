@@ -78,3 +78,14 @@ def test_no_comments_nothing_to_code(sample_dir):
     assert not result.has_comments and result.impact is None and result.actions is None
     assert "No comments to code" in result.headline() and "500" in result.headline()
     assert result.writing.set_index("group").loc["all", "comments"] == 0
+
+
+def test_language_keeps_only_the_comments_in_it(sample_dir):
+    responses = pd.read_parquet(sample_dir / "responses.parquet").head(3000)
+    both = text.analyse(responses, n_boot=50, language="auto")
+    ja = text.analyse(responses, n_boot=50, language="ja")
+    en = text.analyse(responses, n_boot=50, language="en")
+    assert ja.n_comments + en.n_comments == both.n_comments > 0
+    assert 0 < en.n_comments < ja.n_comments     # the sample writes mostly Japanese
+    coded = responses["verbatim"].to_numpy()[en.codes.any(axis=1).to_numpy()]
+    assert len(coded) and not pd.Series(coded).str.contains("[ぁ-んァ-ン一-龥]").any()
