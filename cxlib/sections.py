@@ -61,7 +61,7 @@ class Section:
 
 NOTEBOOK_TITLES: dict[str, str] = {
     "01": "Survey exploration", "02": "Rational vs emotional satisfaction",
-    "03": "Churn", "04": "KPI model", "05": "Pilot evaluation",
+    "03": "Churn", "04": "KPI model", "05": "Pilot evaluation", "06": "Verbatims",
 }
 
 NOTEBOOK_NEEDS: dict[str, tuple[str, ...]] = {
@@ -71,6 +71,7 @@ NOTEBOOK_NEEDS: dict[str, tuple[str, ...]] = {
     "04": ("responses.organisation", "responses.csat|responses.ces", "@linked",
            "customers.churned"),
     "05": ("customers.monitor_group", "@linked", "responses.response_date"),
+    "06": ("responses",),  # without comments each section says there is nothing to code
 }
 """The minimum inputs of each notebook (issue 15): without them it shows only a note."""
 
@@ -79,6 +80,7 @@ _CONSTRUCTS = ("@rational:1", "@emotional:1", "responses.customer_id")
 _PANEL = (*_CONSTRUCTS, "responses.response_date", "@linked", *_CHURN)
 _ORG_RATINGS = ("responses.organisation", "responses.csat|responses.ces",
                 "responses.customer_id", "@linked", *_CHURN)
+_TEXT = ("responses.verbatim",)
 _PILOT = ("customers.monitor_group", "responses.response_date", "@linked", "@months:2")
 
 SECTIONS: tuple[Section, ...] = (
@@ -163,8 +165,21 @@ SECTIONS: tuple[Section, ...] = (
     Section("05", "rollout", "The roll-out value",
             (*_PILOT, "customers.monthly_revenue", "touchpoints.resolved_first_contact",
              "financials.revenue")),
+    # 06 verbatims
+    Section("06", "writing", "The comment counts", _TEXT, plural=True),
+    Section("06", "topics", "Topics and their sentiment", _TEXT, plural=True),
+    Section("06", "impact", "Topic impact on NPS", (*_TEXT, "responses.nps")),
+    Section("06", "churn", "Topic impact on churn", (*_TEXT, "@linked", "customers.churned")),
+    Section("06", "drivers", "Topics as key drivers", (*_TEXT, "responses.nps", "@items:2"),
+            min_n=100, plural=True),
+    Section("06", "emerging", "Emerging topics", (*_TEXT, "responses.response_date", "@months:4"),
+            plural=True),
+    Section("06", "suggestions", "Suggested topics", _TEXT, plural=True),
+    Section("06", "actions", "The action list", _TEXT),
+    Section("06", "risk", "Ranking actions by revenue at risk",
+            (*_TEXT, *_CHURN, "customers.monthly_revenue", "@linked"), min_n=50),
 )
-"""Every section of notebooks 01-05 with its needs (read from the notebooks' calls)."""
+"""Every section of notebooks 01-06 with its needs (read from the notebooks' calls)."""
 
 
 def note(profile: Any, notebook: str, section: str | None = None) -> str:

@@ -113,10 +113,12 @@ def test_committed_description_loads_and_marks_its_edits(name):
 
 # -- the profile ------------------------------------------------------------------------------
 
-RUNS = {"survey_only": ["01"], "crm_only": ["03"], "surveymonkey_crm": ["01", "02", "03"]}
+RUNS = {"survey_only": ["01", "06"], "crm_only": ["03"],
+        "surveymonkey_crm": ["01", "02", "03", "06"]}
 RAN = {
     "survey_only": [("01", s) for s in ("nps_headline", "by_organisation", "csat_ces", "trend",
-                                        "changes", "key_drivers", "comments")],
+                                        "changes", "key_drivers", "comments")]
+    + [("06", s) for s in ("writing", "topics", "impact", "suggestions", "actions")],
     "crm_only": [("03", s) for s in ("model", "calibration", "drivers", "survival", "cox",
                                      "revenue_at_risk", "contact_list")],
     "surveymonkey_crm": [("01", "nps_headline"), ("01", "key_drivers"), ("01", "comments"),
@@ -129,11 +131,15 @@ SKIPPED = {  # (notebook, section or None for the notebook): words of the reason
                     ("01", "retention", "needs the customers table"),
                     ("01", "nps_by_phase", "column 'journey_phase' in responses"),
                     ("01", "response_rate", "column 'touchpoint' in responses"),
-                    ("01", "contact_effects", "column 'customer_id' in responses")],
+                    ("01", "contact_effects", "column 'customer_id' in responses"),
+                    ("06", "churn", "linked to customers by 'customer_id'"),
+                    ("06", "emerging", "at least 4 months; the data span 3"),
+                    ("06", "risk", "needs the customers table")],
     "crm_only": [("01", None, "needs the responses table ('nps' or 'csat'); the data have "
                               "customers"),
                  ("03", "expectation_gap", "needs the responses table"),
-                 ("05", None, "column 'monitor_group' in customers")],
+                 ("05", None, "column 'monitor_group' in customers"),
+                 ("06", None, "needs the responses table; the data have customers")],
     "surveymonkey_crm": [("01", "trend", "answers in at least 3 months; the data span 1"),
                          ("04", None, "column 'organisation' in responses"),
                          ("05", None, "column 'monitor_group' in customers"),

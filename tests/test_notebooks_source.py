@@ -28,7 +28,8 @@ import pytest
 from cxlib import paths
 
 NOTEBOOKS = sorted(paths.NOTEBOOKS_DIR.glob("[0-9][0-9]_*.ipynb"))
-USES_EVENTS = {"01_survey_exploration", "03_churn", "04_kpi_model", "05_pilot"}
+USES_EVENTS = {"01_survey_exploration", "03_churn", "04_kpi_model", "05_pilot",
+               "06_verbatims"}  # 06: the churn risk that ranks its action list
 
 SPY = """\
 # test spy: record everything that brings table data into pandas

@@ -24,8 +24,8 @@ from cxlib.report import run_report
 
 EXAMPLES = Path(paths.SAMPLE_DIR).parent / "examples"
 NOTEBOOKS = {"01": "01_survey_exploration", "02": "02_rational_emotional", "03": "03_churn",
-             "04": "04_kpi_model", "05": "05_pilot"}
-RUNS = {"survey_only": ("01",), "crm_only": ("03",), "surveymonkey_crm": ("01", "02", "03")}
+             "04": "04_kpi_model", "05": "05_pilot", "06": "06_verbatims"}
+RUNS = {"survey_only": ("01", "06"), "crm_only": ("03",), "surveymonkey_crm": ("01", "02", "03")}
 
 
 def _report(folder: Path, notebooks: tuple[str, ...], out: Path):

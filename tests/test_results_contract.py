@@ -268,6 +268,12 @@ def _action_list(_):
     return text.action_list(frame.assign(churn_risk=0.2))
 
 
+def _verbatim_analysis(c):
+    items = ["rat_value", "rat_quality", "emo_trust", "emo_attachment"]
+    return text.analyse(c.responses, customers=c.customers, items=items, n_boot=50,
+                        min_mentions=5, churn_risk=pd.Series(0.2, index=c.customers.customer_id))
+
+
 BUILDERS = {
     survival.LogrankResult: _logrank,
     survival.CoxResult: _cox,
@@ -305,6 +311,7 @@ BUILDERS = {
     text.TopicTrend: _topic_trend,
     text.TopicSuggestions: _topic_suggestions,
     text.ActionList: _action_list,
+    text.VerbatimAnalysis: _verbatim_analysis,
 }
 
 

@@ -232,3 +232,38 @@ def test_app_sessions_add_event_volume_only_when_asked():
     assert sessions.shape[0] / active_months == pytest.approx(6.0, rel=0.05)
     assert set(sessions["journey_phase"]) == {"use_support"}
     cxlib.validate_company(dense.tables)
+
+
+def test_comments_come_from_their_own_stream(monkeypatch):
+    # writing comments differently (one fixed text, drawing more from the comments' stream)
+    # changes no other column
+    from cxlib.synth import _surveys
+
+    a = synth.make_company(n_customers=800, seed=11)
+
+    def fixed(nps, churned, month, share, rng, topics=None):
+        rng.random(1000)
+        texts, planted, truth = real(nps, churned, month, share, rng)
+        return np.full(len(nps), "same", dtype=object), planted, truth
+
+    real = _surveys.company_comments
+    monkeypatch.setattr(_surveys, "company_comments", fixed)
+    b = synth.make_company(n_customers=800, seed=11)
+    for name in synth.TABLES:
+        cols = [c for c in a.tables[name].columns if c != "verbatim"]
+        pd.testing.assert_frame_equal(a.tables[name][cols], b.tables[name][cols])
+    assert (b.responses["verbatim"].isin(["same", *synth._surveys.PLANTED_TEXT.values()])).all()
+
+
+def test_comment_topics_lean_on_nps_and_churn_as_planted(company):
+    # the truth's expected differences agree with the differences on the planted topics
+    topics = company.truth["comments"]["topics"]
+    assert {"contract", "parking"} <= set(topics)
+    for name, t in topics.items():
+        assert abs(t["realised_nps_points"] - t["nps_points"]) < 10, name
+        assert abs(t["realised_churn_points"] - t["churn_points"]) < 6, name
+    assert topics["contract"]["nps_points"] < -40 and topics["contract"]["churn_points"] > 10
+    assert topics["staff"]["nps_points"] > topics["waiting"]["nps_points"]
+    text = company.responses["verbatim"].dropna()
+    assert text.nunique() > 0.3 * len(text) and text.str.contains("[ぁ-ん]").mean() > 0.5
+    assert text.str.contains("[A-Za-z]{4}").mean() > 0.15

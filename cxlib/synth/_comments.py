@@ -181,6 +181,39 @@ def _phrase(topic: str, lang: str, positive: bool, rng: np.random.Generator) -> 
     return text.replace("{int}", _INTENSIFIERS[lang][int(rng.integers(4))])
 
 
+def compose(present: list[str], lang: str, nps: int, rng: np.random.Generator,
+            spec: dict[str, dict] | None = None) -> tuple[str, str | None]:
+    """One comment about the ``present`` topics (in random order) in ``lang`` (ja, en or
+    mixed), each phrased positively with a probability rising with the ``nps`` answer, and the
+    action it asks for (refund, callback, cancel; None). A comment with no topic is a filler
+    ("特に問題ありません", "OK."); typos and half-width katakana in a few."""
+    spec = spec or COMMENT_TOPICS
+    present = list(present)
+    rng.shuffle(present)
+    base = _OPENING["ja" if lang == "mixed" else lang][int(rng.integers(4))]
+    parts = []
+    for j, topic in enumerate(present):
+        l_ = lang if lang != "mixed" else ("ja" if j % 2 == 0 else "en")
+        positive = rng.random() < _sigmoid(0.8 * (nps - 7) + 0.5 * spec[topic]["beta"])
+        parts.append(_phrase(topic, l_, bool(positive), rng))
+    if not parts:
+        pool = _NO_TOPIC["ja" if lang == "mixed" else lang]
+        parts.append(pool[int(rng.integers(len(pool)))])
+    action = None
+    if nps <= 4 and rng.random() < 0.25:
+        action = "refund" if rng.random() < 0.5 else "callback"
+        parts.append(_ACTIONS[action]["ja" if lang != "en" else "en"])
+    if action is None and ("解約したい" in "".join(parts) or "cancel my" in "".join(parts)):
+        action = "cancel"
+    text = base + (" " if lang != "ja" else "").join(parts)
+    u = rng.random()
+    if u < 0.05:
+        text = _typo(text, rng)
+    elif u < 0.10 and lang != "en":
+        text = text.translate(_HALF)
+    return text, action
+
+
 def simulate_comments(n: int = 4000, seed: int = 0, months: int = 12,
                       start: str = "2025-01-01", comment_share: float = 0.8,
                       known_share: float = 0.8, emerging: str = "app_web",
@@ -232,30 +265,11 @@ def simulate_comments(n: int = 4000, seed: int = 0, months: int = 12,
         if not writes[i]:
             texts.append(None)
             continue
-        present = [names[j] for j in np.flatnonzero(x[i])]
-        rng.shuffle(present)
-        base = _OPENING["ja" if lang == "mixed" else lang][int(rng.integers(4))]
-        parts = []
-        for j, topic in enumerate(present):
-            l_ = lang if lang != "mixed" else ("ja" if j % 2 == 0 else "en")
-            positive = rng.random() < _sigmoid(0.8 * (nps[i] - 7) + 0.5 * spec[topic]["beta"])
-            parts.append(_phrase(topic, l_, bool(positive), rng))
-        if not parts:
-            pool = _NO_TOPIC["ja" if lang == "mixed" else lang]
-            parts.append(pool[int(rng.integers(len(pool)))])
-        if nps[i] <= 4 and rng.random() < 0.25:
-            kind = "refund" if rng.random() < 0.5 else "callback"
-            parts.append(_ACTIONS[kind]["ja" if lang != "en" else "en"])
-            actions[ids[i]] = kind
-        if "解約したい" in "".join(parts) or "cancel my" in "".join(parts):
-            actions.setdefault(ids[i], "cancel")
-        text = base + (" " if lang != "ja" else "").join(parts)
-        u = rng.random()
-        if u < 0.05:
-            text = _typo(text, rng)
-        elif u < 0.10 and lang != "en":
-            text = text.translate(_HALF)
+        text, action = compose([names[j] for j in np.flatnonzero(x[i])], lang, int(nps[i]),
+                               rng, spec)
         texts.append(text)
+        if action:
+            actions[ids[i]] = action
 
     frame = pd.DataFrame({
         "response_id": ids,
@@ -283,3 +297,110 @@ def simulate_comments(n: int = 4000, seed: int = 0, months: int = 12,
         "actions": actions,
     }
     return frame, truth
+
+
+# The sample company's comments (make_company): who writes and what about, given the answers
+# already simulated. Topic presence leans on the score (beta: a topic with a negative beta is
+# mentioned more the lower the score) and on the customer's churn (gamma), so each topic has
+# a known association with NPS and churn while every other column stays as it was drawn.
+COMPANY_LANGUAGES = {"ja": 0.75, "en": 0.17, "mixed": 0.08}
+COMPANY_WRITE = {"detractor": 1.5, "passive": 1.0, "promoter": 0.8}  # x verbatim_share
+COMPANY_SCORE_SLOPE = 0.35    # log-odds of a mention per NPS step, times the topic's beta
+COMPANY_EMERGING = {"topic": "app_web", "from_month": 33, "factor": 2.5}  # odds x factor
+
+
+def _logit(p: float) -> float:
+    return float(np.log(p / (1 - p)))
+
+
+def company_comments(nps: np.ndarray, churned: np.ndarray, month: np.ndarray,
+                     verbatim_share: float, rng: np.random.Generator,
+                     topics: dict[str, dict] | None = None
+                     ) -> tuple[np.ndarray, np.ndarray, dict[str, Any]]:
+    """Comments for answers already simulated: ``nps`` (0-10), the customer's ``churned``
+    flag and the answer's ``month`` (0-based) per answer.
+
+    An answer carries a comment with probability ``verbatim_share`` x
+    :data:`COMPANY_WRITE` of its NPS group; a comment mentions topic k with probability
+    ``sigmoid(logit(share_k) + COMPANY_SCORE_SLOPE * beta_k * (nps - 7) + gamma_k * churned)``
+    (odds x ``factor`` for the emerging topic from its month on), independently across
+    topics. Returns the texts (None: no comment), the planted topics (answers x topics,
+    boolean) and the truth: per topic the expected NPS points and churn percentage points
+    with minus without the topic, over all answers (those without a comment count as
+    "without"), unweighted, as :func:`cxlib.text.topic_impact` estimates them, computed
+    exactly from the mention probabilities q given each answer's score, churn and month:
+    ``sum q v / sum q - sum (1 - q) v / sum (1 - q)``.
+    """
+    spec = topics or COMMENT_TOPICS
+    names = list(spec)
+    n = len(nps)
+    nps = np.asarray(nps, dtype=int)
+    churn = np.asarray(churned, dtype=float)
+    group = np.where(nps >= 9, "promoter", np.where(nps <= 6, "detractor", "passive"))
+    p_write = np.clip(verbatim_share * np.vectorize(COMPANY_WRITE.get)(group), 0, 1)
+    beta = np.array([spec[t]["beta"] for t in names])
+    gamma = np.array([spec[t]["gamma"] for t in names])
+    base = np.array([_logit(spec[t]["share"]) for t in names])
+    lin = (base[None, :] + COMPANY_SCORE_SLOPE * beta[None, :] * (nps[:, None] - 7)
+           + gamma[None, :] * churn[:, None])
+    em = COMPANY_EMERGING
+    if em["topic"] in names:
+        k = names.index(em["topic"])
+        lin[:, k] += np.log(em["factor"]) * (np.asarray(month) >= em["from_month"])
+    p_topic = _sigmoid(lin)
+    writes = rng.random(n) < p_write
+    planted = (rng.random((n, len(names))) < p_topic) & writes[:, None]
+    lang_names, lang_p = list(COMPANY_LANGUAGES), np.array(list(COMPANY_LANGUAGES.values()))
+    langs = np.array(lang_names)[rng.choice(len(lang_names), size=n, p=lang_p)]
+    texts = np.full(n, None, dtype=object)
+    actions = {"refund": 0, "callback": 0, "cancel": 0}
+    for i in np.flatnonzero(writes):
+        texts[i], action = compose([names[j] for j in np.flatnonzero(planted[i])], langs[i],
+                                   int(nps[i]), rng, spec)
+        if action:
+            actions[action] += 1
+
+    v = np.where(nps >= 9, 100.0, np.where(nps <= 6, -100.0, 0.0))
+    q = p_write[:, None] * p_topic                       # P(the answer mentions topic k)
+
+    def with_without(values: np.ndarray, weights: np.ndarray) -> np.ndarray:
+        return (weights.T @ values / weights.sum(0)
+                - (1 - weights).T @ values / (1 - weights).sum(0))
+
+    def realised(values: np.ndarray) -> np.ndarray:
+        x = planted.astype(float)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return x.T @ values / x.sum(0) - (1 - x).T @ values / (1 - x).sum(0)
+
+    nps_points, churn_points = with_without(v, q), with_without(100 * churn, q)
+    nps_real, churn_real = realised(v), realised(100 * churn)
+    truth = {
+        "scales": {
+            "nps_points": "NPS of answers whose comment mentions the topic minus NPS of all "
+                          "other answers (no comment counts as without), unweighted, as "
+                          "cxlib.text.topic_impact estimates it; expected over the topic "
+                          "draws given each answer's score, churn flag and month",
+            "churn_points": "churn rate (customers.churned, per answer) with minus without "
+                            "the topic, percentage points, same expectation",
+            "beta": "log-odds of a mention per NPS step is COMPANY_SCORE_SLOPE x beta",
+            "gamma": "log-odds of a mention when the customer churned",
+            "realised": "the same differences on the topics actually planted in this draw",
+        },
+        "comment_share": float(writes.mean()),
+        "write_factor_by_nps_group": COMPANY_WRITE,
+        "score_slope": COMPANY_SCORE_SLOPE,
+        "languages": COMPANY_LANGUAGES,
+        "emerging": dict(em),
+        "topics": {t: {"share_of_comments": float(planted[writes, k].mean()) if writes.any()
+                       else 0.0,
+                       "n_planted": int(planted[:, k].sum()),
+                       "beta": spec[t]["beta"], "gamma": spec[t]["gamma"],
+                       "in_default_codebook": bool(spec[t].get("coded", True)),
+                       "nps_points": float(nps_points[k]),
+                       "churn_points": float(churn_points[k]),
+                       "realised_nps_points": float(nps_real[k]),
+                       "realised_churn_points": float(churn_real[k])}
+                   for k, t in enumerate(names)},
+        "actions": actions,
+    }
+    return texts, planted, truth

@@ -49,11 +49,12 @@ def make_company(n_customers: int = 20_000, seed: int = 0, params: Params | None
     """Simulate ``n_customers`` over ``params.months`` months; same seed, same tables."""
     check_at_least("n_customers", n_customers, 100, where="make_company")
     p = params or Params()
-    s_pop, s_journey, s_survey, s_time = (np.random.default_rng(s)
-                                          for s in np.random.SeedSequence(seed).spawn(4))
+    # one stream per component; the comments' stream (the fifth) leaves the others as they were
+    s_pop, s_journey, s_survey, s_time, s_text = (np.random.default_rng(s)
+                                                  for s in np.random.SeedSequence(seed).spawn(5))
     pop = draw_population(p, n_customers, s_pop)
     journey = simulate_journey(p, pop, s_journey)
-    raw, survey_truth = make_responses(p, pop, journey, s_survey)
+    raw, survey_truth = make_responses(p, pop, journey, s_survey, s_text)
     end = np.datetime64(p.start, "M") + p.months
 
     cid = _ids("C", n_customers, 6)
@@ -229,4 +230,5 @@ def _truth(p: Params, pop, journey, customers: pd.DataFrame, responses: pd.DataF
         },
         "planted_text": {k: {"response_id": planted_ids[k], "text": PLANTED_TEXT[k]}
                          for k in planted_ids},
+        "comments": survey_truth["comments"],
     }

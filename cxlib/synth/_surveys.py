@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ._comments import company_comments
 from ._params import EMOTIONAL_ITEMS, ORGANISATIONS, RATIONAL_ITEMS, Params
 from ._simulate import CATALOGUE, TOUCHPOINTS, TP, Journey, Population, _sigmoid, month_starts
 
@@ -29,20 +30,6 @@ PLANTED_TEXT = {
     "formula": '=HYPERLINK("http://example.com","詳細") support was fine',
     "pii": "折り返しは taro.yamada@example.jp か 090-1234-5678 までお願いします",
 }
-
-_TEXT = {
-    "neg": ["{tp}の対応に不満があります。", "{tp} took far too long and nobody followed up.",
-            "期待していた内容と違いました。", "説明が分かりにくく、何度も問い合わせました。",
-            "Not what the advert promised."],
-    "mid": ["{tp}は普通でした。", "{tp} was OK.", "特に問題はありません。",
-            "Average experience, nothing special."],
-    "pos": ["{tp}のスタッフがとても親切でした！", "{tp} was quick and friendly.",
-            "安心して使えています。これからも利用したいです。", "I feel valued as a customer."],
-}
-_TP_JA = {"store_consultation": "店頭相談", "store_purchase": "店頭購入", "online_checkout": "オンライン購入",
-          "onboarding_call": "導入サポート電話", "setup_support": "初期設定サポート",
-          "support_contact": "サポート窓口", "app_self_service": "アプリ", "store_visit": "店舗",
-          "complaint": "苦情対応", "relationship_survey": "サービス全体"}
 
 
 def _cut(z: np.ndarray, cuts: np.ndarray) -> np.ndarray:
@@ -125,24 +112,13 @@ def _relationship(p: Params, pop: Population, j: Journey, rng: np.random.Generat
     return pd.concat(frames, ignore_index=True)
 
 
-def _verbatims(frame: pd.DataFrame, p: Params, rng: np.random.Generator) -> np.ndarray:
-    n = len(frame)
-    has = rng.random(n) < p.verbatim_share
-    low = (frame["csat"].to_numpy() <= 2) | (frame["nps"].to_numpy() <= 4)
-    high = (frame["csat"].to_numpy() >= 4) & (frame["nps"].to_numpy() >= 9)
-    mood = np.where(low, "neg", np.where(high, "pos", "mid"))
-    pick = rng.random(n)
-    out = np.full(n, None, dtype=object)
-    for i in np.flatnonzero(has):
-        options = _TEXT[mood[i]]
-        tp = _TP_JA.get(frame["touchpoint"].iat[i], "サービス")
-        out[i] = options[int(pick[i] * len(options))].format(tp=tp)
-    return out
+def make_responses(p: Params, pop: Population, j: Journey, rng: np.random.Generator,
+                   text_rng: np.random.Generator) -> tuple[pd.DataFrame, dict]:
+    """All survey responses (internal codes still attached) and the pilot's planted effects.
 
-
-def make_responses(p: Params, pop: Population, j: Journey, rng: np.random.Generator
-                   ) -> tuple[pd.DataFrame, dict]:
-    """All survey responses (internal codes still attached) and the pilot's planted effects."""
+    Comments come last, from their own stream ``text_rng``, given the scores and the
+    customers' churn (:func:`._comments.company_comments`), so changing how comments are
+    written changes no other column."""
     frame = pd.concat([_transactional(p, pop, j, rng), _relationship(p, pop, j, rng)],
                       ignore_index=True)
     tp_code = frame["touchpoint_code"].to_numpy()
@@ -155,10 +131,18 @@ def make_responses(p: Params, pop: Population, j: Journey, rng: np.random.Genera
     frame.loc[rel, "journey_phase"] = np.where(tenure[rel] <= 3, "initial_use", "renewal")
     frame = frame[frame["day"] < month_starts(p)[-1]].sort_values(["day", "customer"], kind="stable")
     frame = frame.reset_index(drop=True)
-    frame["verbatim"] = _verbatims(frame, p, rng)
+    starts = month_starts(p)
+    month = np.searchsorted(starts, frame["day"].to_numpy(), side="right") - 1
+    texts, _, comments = company_comments(
+        frame["nps"].to_numpy(), j.churn_day[frame["customer"].to_numpy()] >= 0, month,
+        p.verbatim_share, text_rng)
+    comments["emerging"]["from"] = str(
+        (pd.Timestamp(p.start) + pd.DateOffset(months=comments["emerging"]["from_month"])).date())
+    frame["verbatim"] = texts
     with_text = np.flatnonzero(frame["verbatim"].notna().to_numpy())
     planted = {}
-    for key, pos in zip(PLANTED_TEXT, rng.choice(with_text, size=len(PLANTED_TEXT), replace=False)):
+    for key, pos in zip(PLANTED_TEXT, text_rng.choice(with_text, size=len(PLANTED_TEXT),
+                                                      replace=False)):
         frame.at[pos, "verbatim"] = PLANTED_TEXT[key]
         planted[key] = int(pos)
 
@@ -174,4 +158,4 @@ def make_responses(p: Params, pop: Population, j: Journey, rng: np.random.Genera
                                   - ((nps0 >= 9).mean() - (nps0 <= 6).mean()))),
         "n_post_responses": int(post.sum()),
     }
-    return frame, {"planted_text_rows": planted, "pilot_effects": effects}
+    return frame, {"planted_text_rows": planted, "pilot_effects": effects, "comments": comments}

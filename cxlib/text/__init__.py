@@ -11,12 +11,14 @@ Text analytics (docs/verbatims.md): :func:`normalise` and :func:`tokenise` / :fu
 (:func:`load_codebook`, :func:`default_codebook`); :func:`suggest_topics` for themes it
 misses; :func:`polarity` per comment and :func:`topic_sentiment` per topic mention;
 :func:`topic_impact`, :func:`topic_drivers` and :func:`topic_trend` tie topics to NPS, churn
-and time; :func:`action_list` ranks comments that ask for action.
+and time; :func:`action_list` ranks comments that ask for action; :func:`analyse` does all of it for
+notebook 06 (with :func:`churn_risk` from the churn model to rank the actions).
 """
 
 from __future__ import annotations
 
 from ._actions import ActionList, action_list, csv_safe
+from ._analyse import LANGUAGES, VerbatimAnalysis, analyse, churn_risk
 from ._codebook import Codebook, Topic, default_codebook, load_codebook
 from ._impact import (TopicImpact, TopicTrend, benjamini_hochberg, topic_drivers, topic_impact,
                       topic_trend)
@@ -35,4 +37,5 @@ __all__ = ["mask_pii", "verbatims", "flagged_verbatims", "excel_safe", "EMAIL_MA
            "polarity", "mention_polarity", "topic_sentiment", "lexicon",
            "topic_impact", "topic_trend", "topic_drivers", "TopicImpact", "TopicTrend",
            "benjamini_hochberg",
-           "action_list", "ActionList", "csv_safe"]
+           "action_list", "ActionList", "csv_safe",
+           "analyse", "VerbatimAnalysis", "churn_risk", "LANGUAGES"]
