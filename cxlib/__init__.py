@@ -92,3 +92,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     )
     from .schema import validate, validate_company  # noqa: F401
     from .segments import SatisfactionSegmenter, churn_test  # noqa: F401
+
+
+# --- pages (issue 18): in IPython (Lab, report kernels) tables and warnings read as prose ---
+from . import display as _display  # noqa: E402
+
+_display.install()
+# --- end pages ---

@@ -90,6 +90,9 @@ class RunOptions:
     profile: bool = option(True, "profile the notebooks' data source into a page of the run "
                            "and check it before any notebook runs (--no-profile: skip)",
                            flags=("--no-profile",))
+    pdf: bool = option(False, "also print each page to a PDF beside it, through the headless "
+                       "Chromium the browser tests use (without it: a one-line note, the HTML "
+                       "run goes on)", flags=("--pdf",))
 
     def __post_init__(self) -> None:
         for f in fields(self):
