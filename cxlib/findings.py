@@ -13,7 +13,9 @@ from __future__ import annotations
 import html
 from dataclasses import dataclass
 
-__all__ = ["Finding", "finding", "METADATA_KEY"]
+from .results import p_text
+
+__all__ = ["Finding", "finding", "p_text", "METADATA_KEY"]
 
 METADATA_KEY = "cx"
 """Output metadata key: ``{"cx": {"finding": True, "headline": bool}}``."""

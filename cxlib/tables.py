@@ -20,10 +20,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["column_format", "format_column", "to_html"]
+__all__ = ["column_format", "format_column", "resolve", "to_html"]
 
 _PVALUE = re.compile(r"^(p|q)(_|$)|_p$|p_?value|q_?value")
-_SHARE = re.compile(r"share|rate|top_box|promoters|detractors|passives|prevalence|coverage"
+_SHARE = re.compile(r"share|rate|top_box|top\d|survival|promoters|detractors|passives|prevalence|coverage"
                     r"|proportion|retained_share|churned_share|response_rate")
 _NOT_SHARE = re.compile(r"ratio|_pp$|^pp_|pct|percent|per_")
 _MONEY = re.compile(r"revenue|clv|spend|money|value_saved|at_risk|jpy|usd|eur")
@@ -31,6 +31,8 @@ _COUNT = re.compile(r"^(n|count|answers|events|customers|interactions|rows|churn
                     r"|_n$|_count$")
 _BOUND = re.compile(r"^(ci_|pi_|)(low|high|lo|hi|lower|upper)$|_(low|high|lo|hi|lower|upper)$")
 MISSING = "–"
+LONG_KEYS = {"unit", "quantity", "kpi", "outcome", "metric", "measure"}
+"""A table with one of these columns lists quantities of different units, row by row."""
 
 
 def column_format(name: str, values: pd.Series, previous: str | None = None) -> str:
@@ -83,25 +85,59 @@ def _number_decimals(values: np.ndarray) -> int:
     return _decimals(values, most)
 
 
+def resolve(values: pd.Series, kind: str, long: bool = False) -> str:
+    """``kind`` with its decimals fixed for ``values`` (``percent`` -> ``percent:1``);
+    a kind that already says them, and text kinds, are returned as they are. In a ``long``
+    table (rows of quantities in different units) numbers a thousandfold apart show with
+    three significant digits each (``number:sig``)."""
+    name, _, fixed = kind.partition(":")
+    if fixed or name in {"text", "bool", "date", "pvalue"}:
+        return kind
+    numbers = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
+    finite = numbers[np.isfinite(numbers)]
+    if name == "percent":
+        digits = min(1, _decimals(100 * finite, 1))
+    elif name == "count":
+        digits = 0
+    elif name == "money":
+        digits = 0 if not finite.size or np.max(np.abs(finite)) >= 100 else _decimals(finite, 2)
+    elif long and _mixed(finite):
+        return "number:sig"  # quantities of different units in one column (long tables)
+    else:
+        digits = _number_decimals(finite)
+    return f"{name}:{digits}"
+
+
+def _mixed(values: np.ndarray) -> bool:
+    """Whether one set of decimals cannot show every value: magnitudes a thousandfold apart
+    with some below 1 (a long table of quantities in different units)."""
+    nonzero = np.abs(values[values != 0])
+    return bool(nonzero.size) and nonzero.min() < 1 and nonzero.max() / nonzero.min() >= 1e3
+
+
+def _significant(v: float, digits: int = 3) -> str:
+    """``v`` with ``digits`` significant digits, never fewer than its integer digits."""
+    if v == 0:
+        return "0"
+    decimals = min(8, max(0, digits - 1 - math.floor(math.log10(abs(v)))))
+    return _fixed(v, decimals)
+
+
 def format_column(values: pd.Series, kind: str) -> list[str]:
     """``values`` as text in the format ``kind`` (see :func:`column_format`; ``number:2``
     fixes the decimals); missing values show as a dash."""
-    kind, _, fixed = kind.partition(":")
+    kind, _, fixed = resolve(values, kind).partition(":")
     if kind in {"text", "bool", "date"}:
         return [_plain(v, kind) for v in values]
     numbers = pd.to_numeric(values, errors="coerce").astype(float).to_numpy()
-    finite = numbers[np.isfinite(numbers)]
     if kind == "pvalue":
         return [MISSING if not math.isfinite(v) else ("<0.001" if v < 0.001 else f"{v:.3f}")
                 for v in numbers]
+    if fixed == "sig":
+        return [MISSING if not math.isfinite(v) else _significant(v) for v in numbers]
+    digits = int(fixed)
     if kind == "percent":
-        digits = int(fixed) if fixed else min(1, _decimals(100 * finite, 1))
         return [MISSING if not math.isfinite(v) else f"{100 * v:,.{digits}f}%" for v in numbers]
-    if kind in {"count", "money"} and not fixed:
-        digits = 0 if kind == "count" or (finite.size and np.max(np.abs(finite)) >= 100) else \
-            _decimals(finite, 2)
-    else:
-        digits = int(fixed) if fixed else _number_decimals(finite)
     return [MISSING if not math.isfinite(v) else _fixed(v, digits) for v in numbers]
 
 
@@ -143,8 +179,10 @@ def _header(column: Any) -> str:
     return str(column)
 
 
-def to_html(frame: pd.DataFrame, max_rows: int | None = None) -> str:
-    """``frame`` as an HTML table with readable formats (see the module docstring)."""
+def to_html(frame: pd.DataFrame, max_rows: int | None = None,
+            labels: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """``frame`` as an HTML table with readable formats (see the module docstring);
+    ``labels`` (column -> value -> display name) shows those columns' values by name."""
     e = html.escape
     attrs = getattr(frame, "attrs", {}) or {}
     declared: Mapping[str, str] = attrs.get("formats") or {}
@@ -157,16 +195,22 @@ def to_html(frame: pd.DataFrame, max_rows: int | None = None) -> str:
         half = max(int(pd.get_option("display.min_rows") or 10) // 2, 1)
         table = pd.concat([table.head(half), table.tail(half)])
     columns = list(table.columns)
+    long = any(_header(c).lower() in LONG_KEYS for c in columns)
     cells: list[list[str]] = []
     kinds: list[str] = []
     previous: str | None = None
     for j, column in enumerate(columns):
         values = table.iloc[:, j]
-        kind = declared.get(column) or column_format(_header(column), values, previous)
+        kind = resolve(values, declared.get(column)
+                       or column_format(_header(column), values, previous), long=long)
         if not _BOUND.search(_header(column).lower()):
-            previous = kind
+            previous = kind  # bounds that follow show as their estimate, decimals too
         kinds.append(kind)
-        cells.append(format_column(values, kind))
+        shown = format_column(values, kind)
+        names = (labels or {}).get(_header(column))
+        if names and kind == "text":  # display names; the frame keeps its values
+            shown = [names.get(v, v) for v in shown]
+        cells.append(shown)
     head = "".join(
         f'<th class="{"cx-num" if k.split(":")[0] not in {"text", "bool", "date"} else "cx-text"}">'
         f"{e(_header(c))}{e(f' ({units[c]})') if c in units else ''}</th>"
