@@ -334,12 +334,12 @@ def standalone_page(title: str, header: Sequence[tuple[str, str]], body: str) ->
     (label, text) rows and ``body``, an HTML fragment the caller has escaped. Loads nothing."""
     e = html.escape
     rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in header)
-    return (
+    return scrub_paths(
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{e(title)}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n"
         f'<header class="cx-header" id="cx-header">\n<h1>{e(title)}</h1>\n'
-        f'<table class="cx-run">{rows}</table>\n</header>\n{scrub_paths(body)}\n</body>\n</html>\n'
-    )
+        f'<table class="cx-run">{rows}</table>\n</header>\n{body}\n</body>\n</html>\n'
+    )  # pages (issue 18): no path of this machine
 
 
 def _pages_cell(rid: str, pages: Sequence[Mapping[str, Any]]) -> str:
