@@ -46,11 +46,20 @@ def unavailable() -> str | None:
 def print_pdfs(pages: Sequence[Path], timeout_s: float = 120) -> list[Path]:
     """Print each HTML page in ``pages`` to a PDF beside it (written to a temporary name,
     then renamed); returns the PDFs. Raises RuntimeError when Chromium cannot be used."""
-    from playwright.sync_api import sync_playwright
-
     why = unavailable()
     if why:
         raise RuntimeError(why)
+    # in a thread of its own: Playwright's sync API refuses to start where an event loop
+    # runs already (a Jupyter kernel, or a caller that drives a browser itself)
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(_print_all, list(pages), timeout_s).result()
+
+
+def _print_all(pages: Sequence[Path], timeout_s: float) -> list[Path]:
+    from playwright.sync_api import sync_playwright
+
     written = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=chromium(), headless=True,
