@@ -45,14 +45,19 @@ report: $(STAMP) $(SAMPLE)
 test: $(STAMP) $(SAMPLE) browser java
 	$(BIN)/python -m pytest
 
-# The browser test (tests/test_browser.py) drives the system's headless Chromium with
-# Playwright; nothing is downloaded at run time. Installs Debian's chromium when it is
-# missing (about 1-2 min on a fresh machine: ~113 MB of packages; a no-op afterwards),
-# as root or through sudo. Playwright itself comes with the dev extra.
+# The browser test (tests/test_browser.py) and `cx report --pdf` drive the system's headless
+# Chromium with Playwright; nothing is downloaded at run time. Installs Debian's chromium when
+# it is missing (about 1-2 min on a fresh machine: ~113 MB of packages; a no-op afterwards),
+# with the Noto CJK fonts (Japanese prints as text, not empty boxes; ~60 MB) and poppler-utils
+# (pdftotext/pdfinfo, which the PDF test reads with), as root or through sudo. Playwright
+# itself comes with the dev extra.
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+BROWSER_PACKAGES := chromium fonts-noto-cjk poppler-utils
 browser:
-	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 || \
-	  ($(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq --no-install-recommends chromium)
+	@( (command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1) && \
+	   dpkg -s fonts-noto-cjk >/dev/null 2>&1 && command -v pdftotext >/dev/null 2>&1 ) || \
+	  ($(SUDO) apt-get update -qq && \
+	   $(SUDO) apt-get install -y -qq --no-install-recommends $(BROWSER_PACKAGES))
 
 # The Spark tests (tests/test_engine_spark.py) run pyspark 4.x in local mode, which needs a
 # Java 17 or 21 runtime. Installs Debian's default-jre-headless (OpenJDK 17 on bookworm, 21 on

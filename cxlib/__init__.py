@@ -44,9 +44,11 @@ _FUNCTIONS: dict[str, str] = {
     "rake": "weights",
     "load_description": "dataset", "open_dataset": "dataset", "init_description": "dataset",
     "profile": "profiling",
+    "finding": "findings",
 }
 _SUBMODULES: tuple[str, ...] = (
-    "checks", "churn", "data", "dataset", "drivers", "engine", "environment", "errors", "io", "journey",
+    "checks", "churn", "data", "dataset", "drivers", "engine", "environment", "errors", "findings",
+    "io", "journey",
     "kpimodel", "measurement", "metrics", "paths", "pilot", "plots", "profiling", "schema",
     "sections", "segments", "surveyio", "survival", "synth", "text", "vocab", "weights",
 )
@@ -80,6 +82,7 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     from .drivers import key_drivers  # noqa: F401
     from .data import open_data  # noqa: F401
     from .environment import environment_versions  # noqa: F401
+    from .findings import finding  # noqa: F401
     from .io import (  # noqa: F401
         load_latent, load_sample, load_tables, load_truth, read_survey, read_table,
     )
@@ -92,3 +95,10 @@ if TYPE_CHECKING:  # for type checkers and IDEs
     )
     from .schema import validate, validate_company  # noqa: F401
     from .segments import SatisfactionSegmenter, churn_test  # noqa: F401
+
+
+# --- pages (issue 18): in IPython (Lab, report kernels) tables and warnings read as prose ---
+from . import display as _display  # noqa: E402
+
+_display.install()
+# --- end pages ---

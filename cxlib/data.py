@@ -126,14 +126,18 @@ def open_data(source: str | Path, engine: str = "duckdb", *, spark: Any = None,
     Data that are present and invalid raise one DataError listing every problem; absent
     tables and columns are not an error (``data.notes``, ``data.profile``).
     """
+    from .display import use_labels  # pages (issue 18): tables show the display names
+
     file = described(source)
     if file is None:
         plain = open_engine_data(source, engine, spark=spark, check=check)
         folder = Path(source) if Path(source).is_dir() else Path(source).parent
         data = DescribedData(plain.source, Dataset.default(folder), check=False)
         data._frames, data._checked, data.notes = plain._frames, plain._checked, plain.notes
+        use_labels(data.dataset.labels.model_dump())
         return data
     dataset = load_description(file)
+    use_labels(dataset.labels.model_dump())
     tables = load_tables(dataset)
     scratch = tempfile.TemporaryDirectory(prefix="cx-dataset-")
     for name, frame in tables.items():

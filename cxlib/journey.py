@@ -18,7 +18,7 @@ import pandas as pd
 from . import metrics
 from .engine import touchpoints as events
 from .errors import DataError
-from .results import Result, ci_text
+from .results import Result, ci_text, p_text
 from .schema import require_columns
 from .vocab import in_journey_order
 
@@ -199,7 +199,7 @@ class ContactEffects(Result):
         sig = "significant" if row.p_value < 1 - self.level else "not significant"
         ci = ci_text(row.ci_low, row.ci_high, self.level, "+.1f")
         return (f"Answers after an unresolved first contact score {row.difference:+.1f} NPS points "
-                f"against resolved ones ({ci}, p = {row.p_value:.3g}, {sig}; "
+                f"against resolved ones ({ci}, {p_text(row.p_value)}, {sig}; "
                 f"n = {row.n_a:,} vs {row.n_b:,})")
 
     def plot(self, title: str | None = None) -> go.Figure:

@@ -21,6 +21,11 @@ REPR_WIDTH = 160
 """Longest ``repr`` of a result, in characters."""
 
 
+def p_text(p: float) -> str:
+    """A p-value as a reader reads it: ``p < 0.001`` or ``p = 0.046`` (never 1.2e-164)."""
+    return "p < 0.001" if p < 0.001 else f"p = {p:.3f}"
+
+
 def ci_text(low: float, high: float, level: float = 0.95, fmt: str = ".2f") -> str:
     """The interval as every headline writes it: ``95% CI 0.12 to 0.34``."""
     return f"{level:.0%} CI {low:{fmt}} to {high:{fmt}}"

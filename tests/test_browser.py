@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +34,7 @@ import pytest
 
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from cxlib.report import RunResult, available_cores, run_report
+from cxlib.report import RunResult, available_cores, render, run_report
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -44,6 +45,9 @@ LAUNCH_ARGS = [
 SCRIPT = "<script>alert('cx')</script> 対応が遅すぎます"
 ONERROR = '<img src=x onerror="alert(1)"> 返金してください'
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
+# notebooks whose page opens with three to five headline findings (cxlib.finding)
+SUMMARISED = {"01_survey_exploration", "02_rational_emotional", "03_churn", "04_kpi_model",
+              "05_pilot"}
 
 # Runs before any script of the page: a planted alert() is recorded instead of shown.
 RECORD_ALERTS = """
@@ -85,6 +89,7 @@ INSPECT = """
       return !(document.getElementById(id) || document.getElementById(decoded));
     }),
     tocCount: toc.length,
+    summary: Array.from(document.querySelectorAll("#cx-summary li")).map(li => li.innerText),
   };
 }
 """
@@ -217,6 +222,7 @@ PLANTED_CELLS = [
     'fig = go.Figure(go.Bar(x=["a", "b"], y=[1, 2], hovertext=planted, hoverinfo="text"))\n'
     "fig.update_layout(title_text=title, xaxis_title=planted[1])\nfig.show()",
     "print(planted)",
+    "import cxlib\ncxlib.finding('Planted in a finding:', planted[0], headline=True)",
 ]
 CANARY_CELLS = [
     "from IPython.display import HTML, display\n"
@@ -263,6 +269,7 @@ def test_planted_payloads_are_shown_as_text_and_never_run(
     assert SCRIPT in text and ONERROR in text  # visible, as text (DataFrame, print, header)
     assert check.found["hover"] == [SCRIPT, ONERROR]  # hover labels drawn, as text
     assert check.found["tocCount"] == 1
+    assert check.found["summary"] == [f"Planted in a finding: {SCRIPT}"]  # the summary box too
 
 
 def test_error_message_with_payload_is_escaped(browser: Any, planted_run: RunResult) -> None:
@@ -323,7 +330,7 @@ def sample_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
         pytest.skip("no notebooks/NN_*.ipynb yet")
     present = [p for p in SAMPLE_NOTEBOOKS if p.exists()]
     out = tmp_path_factory.mktemp("sample") / "reports"
-    return run_report(present, out, run_id="sample", jobs=available_cores())
+    return run_report(present, out, run_id="sample", jobs=available_cores(), pdf=True)
 
 
 def planted_verbatims() -> list[str]:
@@ -346,6 +353,10 @@ def test_sample_report_page_in_the_browser(
     figures = expected_figures(nb.notebook_path) if nb.notebook_path else None
     check = open_page(browser, nb.html_path)
     assert_clean(check, figures=figures)
+    headlines = render.headlines(nbformat.read(nb.notebook_path, as_version=4))
+    assert check.found["summary"] == headlines[:render.MAX_HEADLINES]  # the summary box
+    if notebook in SUMMARISED:
+        assert 3 <= len(check.found["summary"]) <= 5, check.found["summary"]
     for verbatim in planted_verbatims():  # a planted verbatim on the page is text, not markup
         marker = verbatim.split("> ", 1)[-1]  # the Japanese words after the tag
         if marker in check.found["text"]:
@@ -355,3 +366,65 @@ def test_sample_report_page_in_the_browser(
 def test_sample_run_succeeded(sample_run: RunResult) -> None:
     failed = {nb.name: nb.error for nb in sample_run.notebooks if not nb.ok}
     assert failed == {}, sample_run.summary()
+
+
+# --- pages a reviewer reads: tables, paths, PDF (issue 18) ------------------------------------
+
+
+def _sample_pages(run: RunResult) -> list[Path]:
+    pages = [nb.html_path for nb in run.notebooks if nb.html_path is not None]
+    return pages + [run.run_dir.parent / "index.html"] + sorted(run.run_dir.glob("00_*.html"))
+
+
+def test_sample_tables_read_well(sample_run: RunResult) -> None:
+    """Every number in a rendered table: no scientific notation, thousands separated, and
+    no pandas index column (every DataFrame went through cxlib.tables)."""
+    from bs4 import BeautifulSoup
+
+    numbers = 0
+    for nb in sample_run.notebooks:
+        soup = BeautifulSoup(nb.html_path.read_text(encoding="utf-8"), "html.parser")
+        for table in soup.find_all("table", class_="dataframe"):
+            assert "cx-table" in table["class"], f"{nb.name}: a table not formatted"
+            first = table.find("tr").find(["th", "td"])
+            assert first.get_text().strip(), f"{nb.name}: an unnamed (index) first column"
+            for cell in table.find_all("td", class_="cx-num"):
+                text = cell.get_text()
+                numbers += 1
+                assert not re.search(r"\d[eE][+-]?\d", text), f"{nb.name}: {text}"
+                assert not re.search(r"\d{4}", text.split(".")[0]), f"{nb.name}: {text}"
+    assert numbers > 100
+
+
+def test_no_page_shows_a_path_of_the_machine(sample_run: RunResult) -> None:
+    import sys
+    import tempfile
+
+    machine = [str(ROOT), sys.prefix, str(Path.home()) + "/", tempfile.gettempdir() + "/",
+               "site-packages", "ipykernel_"]
+    for page in _sample_pages(sample_run):
+        body = page.read_text(encoding="utf-8").split("<body", 1)[-1]
+        found = [p for p in machine if p in body]
+        assert found == [], f"{page.name} shows {found}"
+
+
+def test_sample_pages_print_to_pdf(browser: Any, sample_run: RunResult) -> None:
+    """cx report --pdf: a PDF per page, with pages, its title and its summary in the text."""
+    if not (shutil.which("pdftotext") and shutil.which("pdfinfo")):
+        _unavailable("no pdftotext/pdfinfo (apt-get install poppler-utils; make browser)")
+    import subprocess
+
+    for nb in sample_run.notebooks:
+        assert nb.pdf_path is not None and nb.pdf_path.is_file(), nb.name
+        info = subprocess.run(["pdfinfo", str(nb.pdf_path)], capture_output=True, text=True,
+                              check=True).stdout
+        pages = int(re.search(r"^Pages:\s+(\d+)", info, re.M).group(1))
+        assert pages > 0
+        text = subprocess.run(["pdftotext", str(nb.pdf_path), "-"], capture_output=True,
+                              text=True, check=True).stdout
+        assert nb.name in text and "Summary" in text, nb.name
+    manifest = json.loads((sample_run.run_dir / "manifest.json").read_text(encoding="utf-8"))
+    assert all(n["pdf"] == f"{n['name']}.pdf" for n in manifest["notebooks"])
+    if shutil.which("fc-list"):  # Japanese prints with a real font, not empty boxes
+        fonts = subprocess.run(["fc-list", ":lang=ja"], capture_output=True, text=True).stdout
+        assert fonts.strip(), "no Japanese font: apt-get install fonts-noto-cjk (make browser)"

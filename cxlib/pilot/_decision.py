@@ -9,6 +9,7 @@ impact interval propagates both uncertainties by simulation (``seed``).
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -150,8 +151,14 @@ def rollout_value(tables: dict[str, pd.DataFrame], kpi: str, effect: float,
     if kpi not in model_spec.indicators:
         return retention_value(tables, kpi, before, customers=base, level=level)
     kpi_table = km.customer_kpis(tables, horizon_months=12)
-    pls = km.fit_pls(model_spec, kpi_table, missing="mean", bootstrap=bootstrap, seed=seed,
-                     level=level)
+    with warnings.catch_warnings(record=True) as caught:  # said for the reader of a pilot
+        warnings.simplefilter("always")
+        pls = km.fit_pls(model_spec, kpi_table, missing="mean", bootstrap=bootstrap, seed=seed,
+                         level=level)
+    for w in caught:
+        text = str(w.message).removeprefix("fit_pls: ")
+        warnings.warn(f"the KPI model behind the roll-out value: {text}", w.category,
+                      stacklevel=2)
     index = [b.name for b in model_spec.blocks if b.mode == "B"]
     outcomes = km.link_outcomes(pls, kpi_table, retention="retained", revenue="monthly_revenue",
                                 revenue_on=index, controls=["plan", "segment"])

@@ -112,6 +112,9 @@ class RunOptions:
     changes: dict[str, Any] = option(
         {}, "settings of the 'What changed' comparisons: units (list of columns), baseline "
         "(months), min_n, alpha, level", check=changes_settings)
+    pdf: bool = option(False, "also print each page to a PDF beside it, through the headless "
+                       "Chromium the browser tests use (without it: a one-line note, the HTML "
+                       "run goes on)", flags=("--pdf",))
 
     def __post_init__(self) -> None:
         for f in fields(self):

@@ -244,11 +244,77 @@ def render_notebook(
     exporter.register_preprocessor(PlotlyHTMLPreprocessor, enabled=True)
     resources = {
         "metadata": {"name": header.provenance.notebook},
-        "cx": {"header_html": header_html(header), "plotlyjs": plotly_js(), "plotly_figures": 0},
+        "cx": {"header_html": header_html(header), "plotlyjs": PLOTLYJS_MARK, "plotly_figures": 0},
     }
     body, _ = exporter.from_notebook_node(nb, resources=resources)
     page = str(body)
-    return page.replace(TOC_MARK, toc_html(page), 1)
+    page = page.replace(TOC_MARK, toc_html(page), 1)
+    page = page.replace(SUMMARY_MARK, summary_html(headlines(nb)), 1)  # pages (issue 18)
+    page = scrub_paths(page)  # pages (issue 18): no path of this machine on a page
+    return page.replace(PLOTLYJS_MARK, plotly_js(), 1)
+
+
+# --- pages (issue 18): summary of findings, no machine paths ------------------------------------
+
+SUMMARY_MARK = "<!-- cx-summary -->"
+PLOTLYJS_MARK = "<!-- cx-plotlyjs -->"  # in <head>, before any data: the first one is ours
+MAX_HEADLINES = 5
+
+
+def headlines(nb: nbformat.NotebookNode) -> list[str]:
+    """The plain text of the notebook's headline findings (outputs whose metadata says
+    ``{"cx": {"headline": true}}``, see :mod:`cxlib.findings`), in page order."""
+    found = []
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            meta = (output.get("metadata") or {}).get("cx") or {}
+            text = (output.get("data") or {}).get("text/plain")
+            if meta.get("headline") and text:
+                found.append(" ".join(str("".join(text) if isinstance(text, list) else text)
+                                      .split()))
+    return found
+
+
+def summary_html(findings: Sequence[str]) -> str:
+    """The "Summary" box of a page: the first :data:`MAX_HEADLINES` findings, escaped;
+    "" when there are none."""
+    if not findings:
+        return ""
+    items = "".join(f"<li>{html.escape(text)}</li>" for text in findings[:MAX_HEADLINES])
+    return (f'<section class="cx-summary" id="cx-summary"><h2>Summary</h2>'
+            f"<ul>{items}</ul></section>\n")
+
+
+def _machine_paths() -> list[tuple[str, str]]:
+    """(path, shown as) for the folders of this machine a page must not show, longest first:
+    the project folder (paths inside it show relative), Python's prefixes, the home."""
+    import sys
+    import tempfile
+
+    root = Path(__file__).resolve().parents[2]
+    pairs = {str(root): ".", sys.prefix: "<python>", sys.base_prefix: "<python>", sys.exec_prefix: "<python>",
+             str(Path.home()): "~", tempfile.gettempdir(): "<temporary folder>"}
+    pairs = {k: v for k, v in pairs.items() if len(k) > 1}  # never "/" itself
+    return sorted(pairs.items(), key=lambda kv: -len(kv[0]))
+
+
+def scrub_paths(text: str) -> str:
+    """``text`` without filesystem paths of this machine: a path inside the project shows
+    relative to it (``data/sample``), Python's own as ``<python>/...``, the home as ``~``,
+    temporary files as ``<temporary folder>/...``."""
+    import re
+
+    for path, shown in _machine_paths():
+        pattern = re.compile(r"(?<![\w.-])" + re.escape(path) + r"(?=[/\\]|\b|$)")
+        if shown == ".":
+            text = re.sub(pattern.pattern + r"[/\\]", "", text)
+            text = pattern.sub(".", text)
+        else:
+            text = pattern.sub(shown, text)
+    return text
+
+
+# --- end pages ----------------------------------------------------------------------------------
 
 
 PAGE_STYLE = (
@@ -268,12 +334,12 @@ def standalone_page(title: str, header: Sequence[tuple[str, str]], body: str) ->
     (label, text) rows and ``body``, an HTML fragment the caller has escaped. Loads nothing."""
     e = html.escape
     rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in header)
-    return (
+    return scrub_paths(
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{e(title)}</title>\n<style>{PAGE_STYLE}</style>\n</head>\n<body>\n"
         f'<header class="cx-header" id="cx-header">\n<h1>{e(title)}</h1>\n'
         f'<table class="cx-run">{rows}</table>\n</header>\n{body}\n</body>\n</html>\n'
-    )
+    )  # pages (issue 18): no path of this machine
 
 
 def _pages_cell(rid: str, pages: Sequence[Mapping[str, Any]]) -> str:
@@ -312,6 +378,9 @@ def index_html(runs: Sequence[Mapping[str, Any]], latest: str | None = None) -> 
                 link = f'<a href="{href}">{name}</a> ({mark})'
             else:
                 link = f"{name} ({mark})"
+            if nb.get("pdf"):  # cx report --pdf
+                pdf_href = e(quote(f"{rid}/{nb['pdf']}"))
+                link += f' <a class="cx-pdf" href="{pdf_href}">PDF</a>'
             if nb.get("error"):  # the whole message, as the manifest has it
                 link += f'<pre class="cx-error">{e(str(nb["error"]))}</pre>'
             links.append(link)
@@ -331,7 +400,7 @@ def index_html(runs: Sequence[Mapping[str, Any]], latest: str | None = None) -> 
         "<h1>Reports</h1>\n" + _changes_panel(runs, latest) + latest_link
         + "<table>\n<tr><th>Run</th><th>Status</th><th>Started</th><th>Duration</th>"
         "<th>Data</th><th>Notebooks</th></tr>\n"
-        + "\n".join(rows)
+        + scrub_paths("\n".join(rows))
         + "\n</table>\n</body>\n</html>\n"
     )
 

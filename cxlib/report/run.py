@@ -67,6 +67,7 @@ class NotebookResult:
     previous_errors: list[str] = field(default_factory=list)
     inputs: list[dict[str, Any]] = field(default_factory=list)
     source_sha256: str | None = None
+    pdf_path: Path | None = None  # cx report --pdf: the page printed by Chromium
 
     @property
     def ok(self) -> bool:
@@ -222,6 +223,8 @@ def _run_locked(
         say(f"run {run_id}: {len(jobs)} notebook(s), {workers} at a time -> {final}")
         outcomes = execute_all(jobs, workers, options.notebook_timeout, options.retries, say)
         results = [_result(job, outcomes[job.name], final) for job in jobs]
+        if options.pdf:  # pages (issue 18): PDFs written in the partial folder, published with it
+            results = _print_pdfs(results, partial, final, say)
     status = "ok" if all(r.ok for r in results) else "failed"
     previous = latest_run(out_root)  # the last good run, before this one
     changes = alerts.after_notebooks(
@@ -244,6 +247,30 @@ def _run_locked(
     say(f"run {run_id}: {status}" + ("" if result.ok else " ('latest' unchanged)"))
     return RunResult(run_id, final, status, started, result.finished, results, doomed,
                      lock.stale, data, changes)
+
+
+def _print_pdfs(results: list[NotebookResult], partial: Path, final: Path,
+                say: Progress) -> list[NotebookResult]:
+    """Each rendered page printed to a PDF beside it (:mod:`cxlib.report.pdf`); without
+    Chromium one line says why and the run goes on without PDFs."""
+    from dataclasses import replace
+
+    from cxlib.report import pdf
+
+    why = pdf.unavailable()
+    pages = [partial / r.html_path.name for r in results if r.html_path is not None]
+    if why or not pages:
+        say(why or "PDF skipped: no page was rendered")
+        return results
+    say(f"printing {len(pages)} page(s) to PDF ...")
+    try:
+        printed = {p.with_suffix(".html").name for p in pdf.print_pdfs(pages)}
+    except Exception as exc:  # noqa: BLE001 - a PDF never fails the HTML run
+        say(f"PDF skipped: Chromium could not print ({type(exc).__name__}: "
+            f"{str(exc).splitlines()[0] if str(exc) else ''})")
+        return results
+    return [replace(r, pdf_path=final / Path(r.html_path.name).with_suffix(".pdf").name)
+            if r.html_path is not None and r.html_path.name in printed else r for r in results]
 
 
 def preflight(
@@ -370,6 +397,7 @@ def manifest(
                 "inputs": nb.inputs,
                 "notebook": nb.notebook_path.name if nb.notebook_path else None,
                 "html": nb.html_path.name if nb.html_path else None,
+                "pdf": nb.pdf_path.name if nb.pdf_path else None,
                 "log": None if nb.status == "not_run" else f"logs/{nb.name}.log",
             }
             for nb in result.notebooks

@@ -20,7 +20,7 @@ from ..checks import check_option, row_numbers, rows_text
 from ..errors import DataError, ModelError, SmallSampleWarning
 from ..metrics import wilson_interval, z_value
 from ..plots import TEMPLATE
-from ..results import Result, ci_text
+from ..results import Result, ci_text, p_text
 
 __all__ = ["durations", "kaplan_meier", "survival_at", "logrank", "survival_figure",
            "LogrankResult", "UNIT_DAYS"]
@@ -213,8 +213,8 @@ class LogrankResult(Result):
     level: float = 0.95
 
     def test_text(self) -> str:
-        """The test alone: ``log-rank test: chi2 = 70.63 on 3 df, p = 3.11e-15``."""
-        return f"{self.test}: chi2 = {self.statistic:.2f} on {self.df} df, p = {self.p_value:.3g}"
+        """The test alone: ``log-rank test: chi2 = 70.63 on 3 df, p < 0.001``."""
+        return f"{self.test}: chi2 = {self.statistic:.2f} on {self.df} df, {p_text(self.p_value)}"
 
     def summary(self) -> pd.DataFrame:
         """Per group: n, events, share with an event and its Wilson interval, and the test."""
