@@ -223,13 +223,13 @@ def _run_locked(
         say(f"run {run_id}: {len(jobs)} notebook(s), {workers} at a time -> {final}")
         outcomes = execute_all(jobs, workers, options.notebook_timeout, options.retries, say)
         results = [_result(job, outcomes[job.name], final) for job in jobs]
-        if options.pdf:  # pages (issue 18): PDFs written in the partial folder, published with it
-            results = _print_pdfs(results, partial, final, say)
     status = "ok" if all(r.ok for r in results) else "failed"
     previous = latest_run(out_root)  # the last good run, before this one
     changes = alerts.after_notebooks(
         data, partial, run_id, out_root / previous if previous else None, options.changes,
         {r.name: partial / r.html_path.name for r in results if r.ok and r.html_path}, say)
+    if options.pdf:  # after the What-changed panels are in the pages; published with them
+        results = _print_pdfs(results, partial, final, say)
     result = RunResult(run_id, final, status, started, now(), results, stale_lock=lock.stale,
                        data=data, changes=changes)
     shutil.rmtree(partial / ".work", ignore_errors=True)
