@@ -11,9 +11,11 @@ profile (:func:`cxlib.profile`) gives the reason naming what is missing. A need 
 - ``"@linked"``: answers name customers of the customer table (``customer_id`` in both);
 - ``"@months:3"``: answers (``response_date``) in at least 3 calendar months;
 - ``"@repeat"``: some customers answered more than once;
-- ``"@horizon:12"``: churn within 12 months of each customer's first answer is known for at
-  least ``HORIZON_MIN_N`` customers (churned in time, or followed for 12 months), with both
-  outcomes (the churn models cannot be fitted on one outcome).
+- ``"@horizon"``: churn within the notebook's ``horizon_months`` of each customer's first
+  answer is known for at least ``HORIZON_MIN_N`` customers (churned in time, or followed
+  that long), with both outcomes (the churn models cannot be fitted on one outcome);
+  ``sections.runs(profile, "02", "churn_test", horizon_months=horizon_months)`` passes the
+  notebook's parameter (without it: ``HORIZON_MONTHS``); ``"@horizon:6"``: fixed at 6.
 
 ``min_n``: the least number of rows of the section's first table with every column it needs
 from that table answered (except ``SPARSE`` columns, empty by design for most rows).
@@ -34,13 +36,16 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Section", "SECTIONS", "NOTEBOOK_NEEDS", "NOTEBOOK_TITLES", "SPARSE", "note",
-           "runs", "SKIPPED", "HORIZON_MIN_N"]
+           "runs", "SKIPPED", "HORIZON_MIN_N", "HORIZON_MONTHS"]
 
 SKIPPED = "Skipped: "
 """How every note starts (plain text, never markup: reasons name columns from the data)."""
 
 HORIZON_MIN_N = 30
 """``@horizon``: the least number of customers with a known outcome at the horizon."""
+
+HORIZON_MONTHS = 12
+"""``@horizon`` without a horizon given: the default of the notebooks' ``horizon_months``."""
 
 SPARSE = frozenset({"customers.churn_date", "touchpoints.resolved_first_contact",
                     "responses.verbatim", "responses.expectation_met"})
@@ -119,10 +124,10 @@ SECTIONS: tuple[Section, ...] = (
             min_n=30),
     Section("02", "segments", "Segments", _PANEL, min_n=30, plural=True),
     Section("02", "agreement", "Rule and latent profiles", _PANEL, min_n=30, plural=True),
-    Section("02", "outcomes", "Segment outcomes", (*_PANEL, "@horizon:12"), min_n=30,
+    Section("02", "outcomes", "Segment outcomes", (*_PANEL, "@horizon"), min_n=30,
             plural=True),
     Section("02", "survival", "Retention after the survey", _PANEL, min_n=30),
-    Section("02", "churn_test", "The churn test", (*_PANEL, "@horizon:12"), min_n=30),
+    Section("02", "churn_test", "The churn test", (*_PANEL, "@horizon"), min_n=30),
     Section("02", "construct_effects", "Construct effects", _PANEL, min_n=30, plural=True),
     Section("02", "movement", "Segment movement", (*_PANEL, "@repeat"), min_n=30),
     # (movement: the segments are fitted on the panel)
@@ -167,29 +172,32 @@ SECTIONS: tuple[Section, ...] = (
 """Every section of notebooks 01-05 with its needs (read from the notebooks' calls)."""
 
 
-def note(profile: Any, notebook: str, section: str | None = None) -> str:
+def note(profile: Any, notebook: str, section: str | None = None,
+         horizon_months: int | None = None) -> str:
     """The sentence shown when a section (or, with no ``section``, a notebook) of
     ``notebook`` lacks its inputs, e.g. "Skipped: Key drivers need at least two rated items;
-    this survey has NPS only."; empty when the data support it."""
+    this survey has NPS only."; empty when the data support it. ``horizon_months``: the
+    notebook's horizon, for sections that need ``@horizon``."""
     if section is None:
         if profile.runs(notebook):
             return ""
         row = profile.notebooks[profile.notebooks["notebook"] == notebook].iloc[0]
         reason = f"{row['reason']}, so none of its sections run"
     else:
-        if profile.supports(notebook, section):
+        reason = profile.reason(notebook, section, horizon_months)
+        if not reason:
             return ""
-        reason = profile.reason(notebook, section)
     return f"{SKIPPED}{reason[:1].upper()}{reason[1:]}."
 
 
-def runs(profile: Any, notebook: str, section: str | None = None) -> bool:
+def runs(profile: Any, notebook: str, section: str | None = None,
+         horizon_months: int | None = None) -> bool:
     """Whether a section (or, with no ``section``, the notebook) has its inputs; when not,
     prints :func:`note` and returns False. In a report run (``CX_REPORT_RUN=1``, set by the
     runner for its kernels, one fresh kernel per notebook), a notebook that cannot run skips
     its later cells, so the run succeeds with the note; in JupyterLab nothing is skipped (a
     kernel the analyst keeps must not silently ignore the cells they run next)."""
-    text = note(profile, notebook, section)
+    text = note(profile, notebook, section, horizon_months)
     if not text:
         return True
     print(text)
