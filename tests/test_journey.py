@@ -11,9 +11,10 @@ import pytest
 
 import cxlib
 from cxlib import journey
-from cxlib.dataset import load_description, open_dataset
+from cxlib.dataset import load_description, open_dataset, parse_description
 from cxlib.errors import DataError
 from cxlib.vocab import JOURNEY_PHASES
+from cxlib.vocab import in_journey_order as vocab_order
 
 T0 = pd.Timestamp("2024-01-01")
 
@@ -141,3 +142,20 @@ def test_response_rate_hand_computed():
     out = journey.response_rate(responses, tp, min_n=5).set_index("touchpoint")
     assert out.loc["a", "rate"] == pytest.approx(0.2) and out.loc["b", "rate"] == pytest.approx(0.25)
     assert "rel" not in out.index and "c" not in out.index and bool(out.loc["b", "small_sample"])
+
+
+def test_touchpoint_and_phase_labels_are_for_display_only(company):
+    dataset = parse_description({"labels": {"touchpoints": {"support_contact": "サポート窓口"},
+                                            "phases": {"use_support": "利用・サポート"}}})
+    rates = journey.response_rate(company.responses, company.touchpoints)
+    shown = dataset.relabel(rates)
+    assert "サポート窓口" in set(shown.touchpoint) and "support_contact" not in set(shown.touchpoint)
+    assert shown.drop(columns="touchpoint").equals(rates.drop(columns="touchpoint"))
+    assert "support_contact" in set(rates.touchpoint)  # the result itself keeps its values
+    by_phase = vocab_order(cxlib.nps(company.responses, by="journey_phase"))
+    labelled = dataset.relabel(by_phase)
+    assert list(labelled.journey_phase) == [dataset.label("phases", p) for p in by_phase.journey_phase]
+    assert "利用・サポート" in list(labelled.journey_phase)
+    # relabelled answers would no longer meet their events: the join keys stay as they are
+    moved = dataset.relabel(company.responses)
+    assert "support_contact" not in set(journey.response_rate(moved, company.touchpoints).touchpoint)

@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
+import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic import model_validator
 
@@ -31,6 +32,11 @@ SAMPLE_QUESTIONS: dict[str, str] = {
     "emo_attachment": "I would miss them if they were gone",
 }
 """The sample's item wording (our own; data/README.md)."""
+
+
+LABELLED_COLUMNS: dict[str, str] = {"organisation": "organisations", "touchpoint": "touchpoints",
+                                    "journey_phase": "phases"}
+"""Result column -> the ``labels`` key of its display names."""
 
 
 class _Model(BaseModel):
@@ -353,6 +359,19 @@ class Dataset(_Model):
     def label(self, kind: Literal["organisations", "touchpoints", "phases"], value: str) -> str:
         """Display name of an organisation, touchpoint or phase (the value itself if none)."""
         return getattr(self.labels, kind).get(value, value)
+
+    def relabel(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A copy of a result ``frame`` to display, with its ``organisation``, ``touchpoint``
+        and ``journey_phase`` values replaced by their display names (``labels``). For
+        figures and tables only: the data keep their values, which join answers with events
+        (relabel after ordering phases with ``vocab.in_journey_order``)."""
+        out = frame.copy()
+        for column, kind in LABELLED_COLUMNS.items():
+            names = getattr(self.labels, kind)
+            if column in out.columns and names:
+                out[column] = out[column].map(lambda v: names.get(v, v) if isinstance(v, str)
+                                              else v).astype(object)
+        return out
 
 
 # -- reading and errors ---------------------------------------------------------------------
