@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -219,7 +219,9 @@ class DataProfile(Result):
     ``sections``: one row per report section (``supported`` and the ``reason`` if not, at
     the default horizon ``sections.HORIZON_MONTHS``); ``notebooks``: each notebook's minimum
     inputs; ``needs``: every need checked; ``horizons``: per horizon in months, surveyed
-    customers churned within it and followed beyond it (``@horizon`` at any horizon).
+    customers churned within it and followed beyond it (``@horizon`` at any horizon);
+    ``weighting``: the raking headline when ``cx.yml`` declares margins (design effect,
+    effective n), with its ``weights`` diagnostics and ``weight_margins`` (else empty).
     """
 
     dataset: Dataset
@@ -229,6 +231,9 @@ class DataProfile(Result):
     notebooks: pd.DataFrame
     needs: pd.DataFrame
     horizons: pd.DataFrame
+    weighting: str = ""
+    weights: pd.DataFrame = field(default_factory=pd.DataFrame)
+    weight_margins: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self) -> pd.DataFrame:
         """The sections table: notebook, section, title, supported, reason."""
@@ -280,7 +285,8 @@ class DataProfile(Result):
         ok = int(self.sections["supported"].sum())
         runs = self.notebooks.loc[self.notebooks["supported"], "notebook"].tolist()
         rows = int(self.tables["rows"].sum()) if len(self.tables) else 0
-        return (f"{len(self.tables)} table(s): {'; '.join(parts) or 'none'}. {ok} of "
+        weighted = f" {self.weighting}." if self.weighting else ""
+        return (f"{len(self.tables)} table(s): {'; '.join(parts) or 'none'}.{weighted} {ok} of "
                 f"{len(self.sections)} report sections have their inputs; notebooks that can "
                 f"run: {', '.join(runs) or 'none'} (n = {rows:,} rows in all; no interval: "
                 f"a profile counts, it estimates nothing)")
@@ -310,7 +316,9 @@ class DataProfile(Result):
             "<h2>Notebooks</h2>", table(self.notebooks),
             "<h2>Report sections</h2>", table(self.sections),
             "<h2>Tables</h2>", table(self.tables),
-            "<h2>Columns</h2>", table(self.columns)])
+            "<h2>Columns</h2>", table(self.columns),
+            *(["<h2>Survey weights (raked)</h2>", f"<p>{html.escape(self.weighting)}</p>",
+               table(self.weights), table(self.weight_margins)] if self.weighting else [])])
 
 
 def _tables_frame(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -405,5 +413,8 @@ def profile(source: Path | str | Dataset | Mapping[str, pd.DataFrame] | None = N
         tables = load_tables(dataset)
     facts = _Facts(tables, dataset)
     sections, notebooks = _sections_frame(facts), _notebooks_frame(facts)
+    raked = tables["responses"].attrs.get("weights", {}) if "responses" in tables else {}
     return DataProfile(dataset, _tables_frame(tables), _columns_frame(tables, dataset),
-                       sections, notebooks, _needs_frame(facts), facts.horizon_counts().copy())
+                       sections, notebooks, _needs_frame(facts), facts.horizon_counts().copy(),
+                       raked.get("headline", ""), pd.DataFrame(raked.get("diagnostics", [])),
+                       pd.DataFrame(raked.get("margins", [])))
