@@ -9,7 +9,11 @@ exist, with the reason naming the missing table or column when not.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import io
+import json
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -24,7 +28,8 @@ from .results import Result
 from .sections import HORIZON_MIN_N, HORIZON_MONTHS, NOTEBOOK_NEEDS, NOTEBOOK_TITLES, SECTIONS, SPARSE, Section
 from .snapshot import DAYS_PER_MONTH
 
-__all__ = ["profile", "DataProfile", "DATE_COLUMNS"]
+__all__ = ["profile", "DataProfile", "DATE_COLUMNS", "save_profile", "load_profile",
+           "cached_profile", "RUN_CACHE"]
 
 DATE_COLUMNS = {"customers": "signup_date", "responses": "response_date",
                 "touchpoints": "timestamp", "kpis": "month", "financials": "month"}
@@ -179,7 +184,9 @@ class _Facts:
             return first, 0
         mask = pd.Series(True, index=frame.index)
         for need in section.needs:
-            if need.startswith("@items") or need.startswith(("@rational", "@emotional")):
+            if need.startswith(("@items", "@rational", "@emotional")):
+                if first != "responses":  # items are answers: counted with answers only
+                    continue
                 kind = need[1:].split(":")[0]
                 cols = self._items(None if kind == "items" else kind)
                 mask &= frame[cols].notna().all(axis=1) if cols else True
@@ -418,3 +425,50 @@ def profile(source: Path | str | Dataset | Mapping[str, pd.DataFrame] | None = N
                        sections, notebooks, _needs_frame(facts), facts.horizon_counts().copy(),
                        raked.get("headline", ""), pd.DataFrame(raked.get("diagnostics", [])),
                        pd.DataFrame(raked.get("margins", [])))
+
+
+# -- one profile per report run ---------------------------------------------------------------
+
+RUN_CACHE = "CX_RUN_CACHE"
+"""Environment variable the report runner sets for its notebooks' kernels: the folder where
+it stored the profile of each data source (``profiles/<key>.json``), so a notebook's
+``data.profile`` is read, not computed again. Unset (JupyterLab): computed."""
+
+_FRAMES = ("tables", "columns", "sections", "notebooks", "needs", "horizons", "weights",
+           "weight_margins")
+
+
+def save_profile(result: DataProfile, path: Path | str) -> None:
+    """Write a profile's frames as JSON (pandas' table schema keeps the types)."""
+    data: dict[str, Any] = {"weighting": result.weighting}
+    for name in _FRAMES:
+        data[name] = json.loads(getattr(result, name).to_json(orient="table", index=False))
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_suffix(".tmp")
+    temp.write_text(json.dumps(data), encoding="utf-8")
+    temp.replace(target)
+
+
+def load_profile(path: Path | str, dataset: Dataset) -> DataProfile:
+    """A profile written by :func:`save_profile`, for the data ``dataset`` describes."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    frames = {name: pd.read_json(io.StringIO(json.dumps(data[name])), orient="table")
+              for name in _FRAMES}
+    return DataProfile(dataset, **frames, weighting=data["weighting"])
+
+
+def cache_file(source: Path | str, folder: Path | str) -> Path:
+    """Where the profile of ``source`` (resolved) is stored in a run's cache ``folder``."""
+    key = hashlib.sha256(str(Path(source).resolve()).encode()).hexdigest()[:20]
+    return Path(folder) / "profiles" / f"{key}.json"
+
+
+def cached_profile(source: Path | str, dataset: Dataset) -> DataProfile | None:
+    """The profile of ``source`` stored by the report run this kernel belongs to
+    (:data:`RUN_CACHE`), or None (not in a report run, or not profiled by it)."""
+    folder = os.environ.get(RUN_CACHE)
+    if not folder:
+        return None
+    file = cache_file(source, folder)
+    return load_profile(file, dataset) if file.is_file() else None

@@ -231,3 +231,24 @@ def test_the_horizon_counts_agree_with_the_survey_panel():
     assert len(known) and known.all()  # this draw: everyone known at 12 months churned
     assert data.profile.reason("02", "churn_test").endswith(
         f"the data have {int(known.sum())} churned and {int((~known).sum())} who stayed")
+
+
+def test_a_report_run_reads_the_profile_its_data_check_stored(tmp_path, monkeypatch,
+                                                              sample_profile):
+    # the runner stores the profile once (cxlib.report.data_page) and points its kernels at
+    # it: the notebook's data.profile is read, and the answers stay in the engine
+    from cxlib.profiling import RUN_CACHE, cache_file, save_profile
+
+    source = Path(cxlib.paths.SAMPLE_DIR)
+    save_profile(sample_profile, cache_file(source, tmp_path))
+    monkeypatch.setenv(RUN_CACHE, str(tmp_path))
+    data = cxlib.open_data(source)
+    cached = data.profile
+    for name in ("tables", "columns", "sections", "notebooks", "needs", "horizons"):
+        pd.testing.assert_frame_equal(getattr(cached, name), getattr(sample_profile, name))
+    assert cached.dataset is data.dataset
+    assert "table responses" not in set(data.crossed()["what"])
+    monkeypatch.delenv(RUN_CACHE)  # outside a report run (Lab): computed from the data
+    data = cxlib.open_data(source)
+    pd.testing.assert_frame_equal(data.profile.sections, sample_profile.sections)
+    assert "table responses" in set(data.crossed()["what"])
