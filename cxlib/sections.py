@@ -82,8 +82,11 @@ NOTEBOOK_NEEDS: dict[str, tuple[str, ...]] = {
 _CHURN = ("customers.churned", "customers.signup_date", "customers.churn_date")
 _CONSTRUCTS = ("@rational:1", "@emotional:1", "responses.customer_id")
 _PANEL = (*_CONSTRUCTS, "responses.response_date", "@linked", *_CHURN)
-_ORG_RATINGS = ("responses.organisation", "responses.csat|responses.ces",
-                "responses.customer_id", "@linked", *_CHURN)
+_KPI_TABLE = (*_CHURN, "responses.organisation", "responses.csat", "responses.ces",
+              "responses.nps", "responses.survey_type", "responses.response_id",
+              "responses.response_date", "responses.customer_id", "@linked")
+# (customers first: min_n counts customers, as the KPI table has one row per customer)
+_KPI_MODEL = (*_KPI_TABLE, "@rational:1", "@emotional:1")
 _PILOT = ("customers.monitor_group", "responses.response_date", "@linked", "@months:2")
 
 SECTIONS: tuple[Section, ...] = (
@@ -142,22 +145,21 @@ SECTIONS: tuple[Section, ...] = (
             ("responses.expectation_met", "responses.response_date", "@linked", *_CHURN)),
     Section("03", "revenue_at_risk", "Revenue at risk", (*_CHURN, "customers.monthly_revenue")),
     Section("03", "contact_list", "The contact list", (*_CHURN, "customers.monthly_revenue")),
-    # 04 KPI model
-    Section("04", "kpi_table", "The customer KPI table", _ORG_RATINGS, min_n=50),
-    Section("04", "path_model", "The path model", (*_ORG_RATINGS, "@rational:1", "@emotional:1"),
-            min_n=50),
+    # 04 KPI model (the KPI table: kpimodel.customer_kpis; the model on the KPIs present)
+    Section("04", "kpi_table", "The customer KPI table", _KPI_TABLE, min_n=50),
+    Section("04", "path_model", "The path model", _KPI_MODEL, min_n=50),
     Section("04", "measurement", "Measurement quality",
-            (*_ORG_RATINGS, "@rational:2", "@emotional:2"), min_n=50),
-    Section("04", "index_shares", "Index shares", _ORG_RATINGS, min_n=50, plural=True),
+            (*_KPI_MODEL, "@rational:2", "@emotional:2"), min_n=50),
+    Section("04", "index_shares", "Index shares", _KPI_MODEL, min_n=50, plural=True),
     Section("04", "financial_link", "The link to the financials",
-            (*_ORG_RATINGS, "customers.monthly_revenue"), min_n=50),
+            (*_KPI_MODEL, "customers.monthly_revenue"), min_n=50),
     Section("04", "what_if", "The first-contact-resolution what-if",
-            (*_ORG_RATINGS, "customers.monthly_revenue", "touchpoints.resolved_first_contact"),
+            (*_KPI_MODEL, "customers.monthly_revenue", "touchpoints.resolved_first_contact"),
             min_n=50),
-    Section("04", "index_comparison", "The index comparison", _ORG_RATINGS, min_n=50),
-    Section("04", "ipma", "The importance-performance map",
-            (*_ORG_RATINGS, "@emotional:1"), min_n=50),
-    Section("04", "ranking", "The KPI ranking", (*_ORG_RATINGS, "customers.monthly_revenue"),
+    Section("04", "index_comparison", "The index comparison",
+            (*_KPI_MODEL, "customers.monthly_revenue"), min_n=50),
+    Section("04", "ipma", "The importance-performance map", _KPI_MODEL, min_n=50),
+    Section("04", "ranking", "The KPI ranking", (*_KPI_MODEL, "customers.monthly_revenue"),
             min_n=50),
     # 05 pilot
     Section("05", "balance", "The balance check", ("customers.monitor_group",)),
