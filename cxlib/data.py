@@ -13,7 +13,8 @@ One way to open data, whatever its shape:
 
 Either way the result is a :class:`DescribedData`: the engine's :class:`~cxlib.engine.Data`
 mapping plus ``data.dataset`` (the description: scales, items, labels) and
-``data.profile`` (:func:`cxlib.profile` of the tables, computed on first use), which a
+``data.profile`` (:func:`cxlib.profile` of the tables, computed on first use, or in a
+report run read from the run's data check, which profiled the source once), which a
 notebook section asks before it runs (:func:`cxlib.sections.runs`).
 """
 
@@ -53,6 +54,7 @@ class DescribedData(Data):
         """The description (``cx.yml``, or the sample's defaults): scales, items, labels."""
         self._scratch = scratch
         self._profile: Any = None
+        self._origin: Path | None = None  # the source as opened (a report run's profile key)
         if tables is not None:  # read and validated from the description already
             self._frames.update(tables)
             self._checked = True
@@ -66,7 +68,10 @@ class DescribedData(Data):
         why not. Computed on first use; the events stay in the engine (only their columns'
         answer counts and date range cross)."""
         if self._profile is None:
-            self._profile = _profile(self)
+            from .profiling import cached_profile
+
+            cached = cached_profile(self._origin, self.dataset) if self._origin else None
+            self._profile = cached if cached is not None else _profile(self)
         return self._profile
 
     def close(self) -> None:
@@ -135,6 +140,7 @@ def open_data(source: str | Path, engine: str = "duckdb", *, spark: Any = None,
         data = DescribedData(plain.source, Dataset.default(folder), check=False)
         data._frames, data._checked, data.notes = plain._frames, plain._checked, plain.notes
         use_labels(data.dataset.labels.model_dump())
+        data._origin = Path(source)
         return data
     dataset = load_description(file)
     use_labels(dataset.labels.model_dump())
@@ -147,4 +153,6 @@ def open_data(source: str | Path, engine: str = "duckdb", *, spark: Any = None,
     except BaseException:
         scratch.cleanup()
         raise
-    return DescribedData(src, dataset, tables, scratch=scratch)
+    data = DescribedData(src, dataset, tables, scratch=scratch)
+    data._origin = Path(source)
+    return data

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import metrics
+from .dataset import Dataset
 from .engine import touchpoints as events
 from .errors import DataError
 from .results import Result, ci_text, p_text
@@ -37,26 +38,31 @@ def _need(frame: pd.DataFrame, cols: Sequence[str], what: str, fn: str) -> None:
 
 def journey_metrics(responses: pd.DataFrame, by: str | Sequence[str] = ("journey_phase",
                                                                         "touchpoint"),
-                    weight: str | None = None, level: float = 0.95, min_n: int = 30
-                    ) -> pd.DataFrame:
-    """NPS, CSAT top-2-box and CES mean per phase / touchpoint, in journey order.
+                    weight: str | None = None, level: float = 0.95, min_n: int = 30,
+                    dataset: Dataset | None = None) -> pd.DataFrame:
+    """NPS, CSAT top-box share and CES mean per phase / touchpoint, in journey order.
 
     Columns: the keys, ``n``, ``nps`` with ``nps_low``/``nps_high`` (adjusted Wald),
-    ``csat_top2`` with ``csat_low``/``csat_high`` (Wilson), ``ces_mean`` with its t interval
-    where CES was asked, and ``small_sample`` (NPS n below ``min_n``).
+    ``csat_top_box`` with ``csat_low``/``csat_high`` (Wilson), ``ces_mean`` with its t
+    interval where CES was asked, and ``small_sample`` (NPS n below ``min_n``). CSAT and CES
+    are read on the scales, top box and easy box of ``dataset`` (the description:
+    ``Dataset.csat_args()``, ``ces_args()``; None: the sample's, CSAT 1-5 top-2).
     """
     keys = [by] if isinstance(by, str) else list(by)
     _need(responses, keys, "grouping", "journey_metrics")
+    dataset = dataset if dataset is not None else Dataset()
     n = metrics.nps(responses, by=keys, weight=weight, level=level, min_n=min_n)
     out = n[[*keys, "n", "nps", "ci_low", "ci_high", "small_sample"]].rename(
         columns={"ci_low": "nps_low", "ci_high": "nps_high"})
     if "csat" in responses.columns:
-        c = metrics.csat(responses, by=keys, weight=weight, level=level, min_n=min_n)
+        c = metrics.csat(responses, by=keys, weight=weight, level=level, min_n=min_n,
+                         **dataset.csat_args())
         out = out.merge(c[[*keys, "top_box", "top_box_low", "top_box_high"]].rename(columns={
-            "top_box": "csat_top2", "top_box_low": "csat_low", "top_box_high": "csat_high"}),
+            "top_box": "csat_top_box", "top_box_low": "csat_low", "top_box_high": "csat_high"}),
             on=keys, how="left")
     if "ces" in responses.columns and responses["ces"].notna().any():
-        e = metrics.ces(responses, by=keys, weight=weight, level=level, min_n=min_n)
+        e = metrics.ces(responses, by=keys, weight=weight, level=level, min_n=min_n,
+                        **dataset.ces_args())
         out = out.merge(e[[*keys, "mean", "mean_low", "mean_high"]].rename(columns={
             "mean": "ces_mean", "mean_low": "ces_low", "mean_high": "ces_high"}), on=keys,
             how="left")

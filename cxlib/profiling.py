@@ -9,25 +9,35 @@ exist, with the reason naming the missing table or column when not.
 
 from __future__ import annotations
 
+import hashlib
 import html
+import io
+import json
+import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from .dataset import Dataset, load_description, load_tables
 from .errors import ParameterError
 from .results import Result
-from .sections import HORIZON_MIN_N, NOTEBOOK_NEEDS, NOTEBOOK_TITLES, SECTIONS, SPARSE, Section
+from .sections import HORIZON_MIN_N, HORIZON_MONTHS, NOTEBOOK_NEEDS, NOTEBOOK_TITLES, SECTIONS, SPARSE, Section
 from .snapshot import DAYS_PER_MONTH
 
-__all__ = ["profile", "DataProfile", "DATE_COLUMNS"]
+__all__ = ["profile", "DataProfile", "DATE_COLUMNS", "save_profile", "load_profile",
+           "cached_profile", "RUN_CACHE"]
 
 DATE_COLUMNS = {"customers": "signup_date", "responses": "response_date",
                 "touchpoints": "timestamp", "kpis": "month", "financials": "month"}
 """The date column that spans each table."""
+
+HORIZON_COLUMNS = ["months", "churned", "stayed"]
+HORIZON_MAX_MONTHS = 240
+"""``DataProfile.horizons`` counts outcomes per horizon up to this many months."""
 
 _SCORE_NAMES = {"nps": "NPS", "csat": "CSAT", "ces": "CES", "expectation_met": "expectation met"}
 
@@ -38,6 +48,7 @@ class _Facts:
     def __init__(self, tables: Mapping[str, pd.DataFrame], dataset: Dataset):
         self.tables, self.dataset = tables, dataset
         self._cache: dict[str, tuple[bool, str]] = {}
+        self._horizons: pd.DataFrame | None = None
 
     def answered(self, table: str, column: str) -> bool:
         frame = self.tables.get(table)
@@ -100,7 +111,7 @@ class _Facts:
                 return bool(ids.duplicated().any()), ("customers who answered more than once; "
                                                       "each answered once")
             if kind == "horizon":
-                return self._horizon(k)
+                return horizon_check(self.horizon_counts(), k or HORIZON_MONTHS)
             raise ParameterError(f"profile: unknown need {need!r} in cxlib.sections")
         options = need.split("|")
         if any(self._one(o) for o in options):
@@ -115,16 +126,19 @@ class _Facts:
         return False, (f"column {' or '.join(map(repr, cols))} in {table}; "
                        f"{table} has {'neither' if len(cols) == 2 else 'none of them'}")
 
-    def _horizon(self, months: int) -> tuple[bool, str]:
-        """Whether churn within ``months`` of each customer's first answer is known for
-        enough customers, with both outcomes (as :func:`cxlib.segments.survey_panel` counts)."""
-        what = (f"at least {HORIZON_MIN_N} surveyed customers whose churn within {months} "
-                "months of their first answer is known, some churned and some not")
+    def horizon_counts(self) -> pd.DataFrame:
+        """Per horizon in months (1, 2, ...): surveyed customers who churned within it after
+        their first answer, and those followed beyond it (as
+        :func:`cxlib.segments.survey_panel` counts); empty when the data lack dates, churn
+        or linked customer ids."""
+        if self._horizons is not None:
+            return self._horizons
         needed = [("responses", "customer_id"), ("responses", "response_date"),
                   ("customers", "customer_id"), ("customers", "churned"),
                   ("customers", "signup_date")]
         if not all(self.answered(t, c) for t, c in needed):
-            return False, f"{what}; the data lack dates, churn or linked customer ids"
+            self._horizons = pd.DataFrame(columns=HORIZON_COLUMNS)
+            return self._horizons
         answers, customers = self.tables["responses"], self.tables["customers"]
         first = answers.dropna(subset=["customer_id", "response_date"]).groupby(
             "customer_id")["response_date"].min().rename("answered").reset_index()
@@ -140,12 +154,14 @@ class _Facts:
         panel = panel[~before.to_numpy(dtype=bool)]  # not at risk after the survey
         gone = panel["churned"].to_numpy(dtype=bool) & (panel["churn_date"] <= end).to_numpy(
             dtype=bool)
-        followup = (panel["churn_date"].where(gone, end) - panel["answered"]).dt.days \
-            / DAYS_PER_MONTH
-        within = followup <= months
-        churned, stayed = int((gone & within).sum()), int((~within).sum())
-        ok = churned + stayed >= HORIZON_MIN_N and churned > 0 and stayed > 0
-        return ok, f"{what}; the data have {churned:,} churned and {stayed:,} who stayed"
+        followup = ((panel["churn_date"].where(gone, end) - panel["answered"]).dt.days
+                    / DAYS_PER_MONTH).to_numpy(dtype=float)
+        last = int(min(HORIZON_MAX_MONTHS, np.ceil(np.nanmax(followup, initial=0)) + 1))
+        months = np.arange(1, last + 1)
+        churned = np.searchsorted(np.sort(followup[gone]), months, side="right")
+        stayed = len(followup) - np.searchsorted(np.sort(followup), months, side="right")
+        self._horizons = pd.DataFrame({"months": months, "churned": churned, "stayed": stayed})
+        return self._horizons
 
     def _one(self, need: str) -> bool:
         table, _, column = need.partition(".")
@@ -168,7 +184,9 @@ class _Facts:
             return first, 0
         mask = pd.Series(True, index=frame.index)
         for need in section.needs:
-            if need.startswith("@items") or need.startswith(("@rational", "@emotional")):
+            if need.startswith(("@items", "@rational", "@emotional")):
+                if first != "responses":  # items are answers: counted with answers only
+                    continue
                 kind = need[1:].split(":")[0]
                 cols = self._items(None if kind == "items" else kind)
                 mask &= frame[cols].notna().all(axis=1) if cols else True
@@ -181,6 +199,20 @@ class _Facts:
         return first, int(mask.sum())
 
 
+def horizon_check(horizons: pd.DataFrame, months: int) -> tuple[bool, str]:
+    """(holds, what is missing) for ``@horizon`` at ``months``, from
+    :meth:`_Facts.horizon_counts`: at least ``HORIZON_MIN_N`` customers with a known outcome,
+    both outcomes present."""
+    what = (f"at least {HORIZON_MIN_N} surveyed customers whose churn within {months} "
+            "months of their first answer is known, some churned and some not")
+    if horizons.empty:
+        return False, f"{what}; the data lack dates, churn or linked customer ids"
+    at = horizons[horizons["months"] <= max(months, 1)].iloc[-1]  # past the last: as the last
+    churned, stayed = int(at["churned"]), int(at["stayed"])
+    ok = churned + stayed >= HORIZON_MIN_N and churned > 0 and stayed > 0
+    return ok, f"{what}; the data have {churned:,} churned and {stayed:,} who stayed"
+
+
 def _count(k: int) -> str:
     return {1: "one", 2: "two", 3: "three"}.get(k, str(k))
 
@@ -191,7 +223,12 @@ class DataProfile(Result):
 
     ``tables``: one row per table (source, rows, columns, first and last date);
     ``columns``: one row per column (where it came from, its scale, answers, missing share);
-    ``sections``: one row per report section (``supported`` and the ``reason`` if not).
+    ``sections``: one row per report section (``supported`` and the ``reason`` if not, at
+    the default horizon ``sections.HORIZON_MONTHS``); ``notebooks``: each notebook's minimum
+    inputs; ``needs``: every need checked; ``horizons``: per horizon in months, surveyed
+    customers churned within it and followed beyond it (``@horizon`` at any horizon);
+    ``weighting``: the raking headline when ``cx.yml`` declares margins (design effect,
+    effective n), with its ``weights`` diagnostics and ``weight_margins`` (else empty).
     """
 
     dataset: Dataset
@@ -199,18 +236,37 @@ class DataProfile(Result):
     columns: pd.DataFrame
     sections: pd.DataFrame
     notebooks: pd.DataFrame
+    needs: pd.DataFrame
+    horizons: pd.DataFrame
+    weighting: str = ""
+    weights: pd.DataFrame = field(default_factory=pd.DataFrame)
+    weight_margins: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self) -> pd.DataFrame:
         """The sections table: notebook, section, title, supported, reason."""
         return self.sections.copy()
 
-    def supports(self, notebook: str, section: str) -> bool:
-        """Whether the data have the inputs of ``section`` of ``notebook`` ("01", "key_drivers")."""
-        return bool(self._row(notebook, section)["supported"])
+    def supports(self, notebook: str, section: str, horizon_months: int | None = None) -> bool:
+        """Whether the data have the inputs of ``section`` of ``notebook`` ("01",
+        "key_drivers"); ``horizon_months``: the notebook's horizon, for ``@horizon`` needs
+        (None: ``sections.HORIZON_MONTHS``)."""
+        return not self.reason(notebook, section, horizon_months)
 
-    def reason(self, notebook: str, section: str) -> str:
-        """Why a section is not supported (empty when it is)."""
-        return str(self._row(notebook, section)["reason"])
+    def reason(self, notebook: str, section: str, horizon_months: int | None = None) -> str:
+        """Why a section is not supported (empty when it is); ``horizon_months`` as in
+        :meth:`supports`."""
+        row = self._row(notebook, section)
+        spec = next(s for s in SECTIONS if (s.notebook, s.key) == (notebook, section))
+        if horizon_months is None or "@horizon" not in spec.needs:
+            return str(row["reason"])
+        return _section_reason(spec, lambda need: self._check(need, horizon_months),
+                               row["rows_with_inputs"])
+
+    def _check(self, need: str, horizon_months: int) -> tuple[bool, str]:
+        if need == "@horizon":
+            return horizon_check(self.horizons, horizon_months)
+        hit = self.needs[self.needs["need"] == need]
+        return bool(hit["holds"].iat[0]), str(hit["missing"].iat[0])
 
     def runs(self, notebook: str) -> bool:
         """Whether a notebook's minimum inputs are present."""
@@ -236,7 +292,8 @@ class DataProfile(Result):
         ok = int(self.sections["supported"].sum())
         runs = self.notebooks.loc[self.notebooks["supported"], "notebook"].tolist()
         rows = int(self.tables["rows"].sum()) if len(self.tables) else 0
-        return (f"{len(self.tables)} table(s): {'; '.join(parts) or 'none'}. {ok} of "
+        weighted = f" {self.weighting}." if self.weighting else ""
+        return (f"{len(self.tables)} table(s): {'; '.join(parts) or 'none'}.{weighted} {ok} of "
                 f"{len(self.sections)} report sections have their inputs; notebooks that can "
                 f"run: {', '.join(runs) or 'none'} (n = {rows:,} rows in all; no interval: "
                 f"a profile counts, it estimates nothing)")
@@ -266,7 +323,9 @@ class DataProfile(Result):
             "<h2>Notebooks</h2>", table(self.notebooks),
             "<h2>Report sections</h2>", table(self.sections),
             "<h2>Tables</h2>", table(self.tables),
-            "<h2>Columns</h2>", table(self.columns)])
+            "<h2>Columns</h2>", table(self.columns),
+            *(["<h2>Survey weights (raked)</h2>", f"<p>{html.escape(self.weighting)}</p>",
+               table(self.weights), table(self.weight_margins)] if self.weighting else [])])
 
 
 def _tables_frame(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -305,20 +364,36 @@ def _columns_frame(tables: Mapping[str, pd.DataFrame], dataset: Dataset) -> pd.D
                                        "answered_share", "missing_share"])
 
 
+def _section_reason(section: Section, check: Any, rows: Any) -> str:
+    """Why ``section`` cannot run (empty if it can): its first unmet need, else too few rows
+    with every input answered. ``check(need)`` -> (holds, missing); ``rows`` the count."""
+    reasons = [why for ok, why in map(check, section.needs) if not ok]
+    if not reasons and section.min_n > 1 and rows < section.min_n:
+        table = next((n.split("|")[0].split(".")[0] for n in section.needs
+                      if not n.startswith("@")), "responses")
+        reasons = [f"at least {section.min_n} {table} rows with every input answered; "
+                   f"the data have {rows}"]
+    verb = "need" if section.plural else "needs"
+    return f"{section.title} {verb} {reasons[0]}" if reasons else ""
+
+
 def _sections_frame(facts: _Facts) -> pd.DataFrame:
     rows = []
     for s in SECTIONS:
-        reasons = [why for ok, why in map(facts.check, s.needs) if not ok]
-        if not reasons and s.min_n > 1:
-            table, n = facts.rows(s)
-            if n < s.min_n:
-                reasons = [f"at least {s.min_n} {table} rows with every input answered; "
-                           f"the data have {n}"]
-        verb = "need" if s.plural else "needs"
+        n = facts.rows(s)[1] if s.min_n > 1 else None
+        reason = _section_reason(s, facts.check, n)
         rows.append({"notebook": s.notebook, "section": s.key, "title": s.title,
-                     "supported": not reasons,
-                     "reason": f"{s.title} {verb} {reasons[0]}" if reasons else ""})
-    return pd.DataFrame(rows)
+                     "supported": not reason, "reason": reason, "rows_with_inputs": n})
+    frame = pd.DataFrame(rows)
+    frame["rows_with_inputs"] = frame["rows_with_inputs"].astype("Int64")
+    return frame
+
+
+def _needs_frame(facts: _Facts) -> pd.DataFrame:
+    """Every need checked (the sections' and notebooks'), whether it holds and why not."""
+    return pd.DataFrame([{"need": k, "holds": ok, "missing": why}
+                         for k, (ok, why) in facts._cache.items()],
+                        columns=["need", "holds", "missing"])
 
 
 def _notebooks_frame(facts: _Facts) -> pd.DataFrame:
@@ -344,5 +419,56 @@ def profile(source: Path | str | Dataset | Mapping[str, pd.DataFrame] | None = N
         dataset = source if isinstance(source, Dataset) else load_description(source)
         tables = load_tables(dataset)
     facts = _Facts(tables, dataset)
+    sections, notebooks = _sections_frame(facts), _notebooks_frame(facts)
+    raked = tables["responses"].attrs.get("weights", {}) if "responses" in tables else {}
     return DataProfile(dataset, _tables_frame(tables), _columns_frame(tables, dataset),
-                       _sections_frame(facts), _notebooks_frame(facts))
+                       sections, notebooks, _needs_frame(facts), facts.horizon_counts().copy(),
+                       raked.get("headline", ""), pd.DataFrame(raked.get("diagnostics", [])),
+                       pd.DataFrame(raked.get("margins", [])))
+
+
+# -- one profile per report run ---------------------------------------------------------------
+
+RUN_CACHE = "CX_RUN_CACHE"
+"""Environment variable the report runner sets for its notebooks' kernels: the folder where
+it stored the profile of each data source (``profiles/<key>.json``), so a notebook's
+``data.profile`` is read, not computed again. Unset (JupyterLab): computed."""
+
+_FRAMES = ("tables", "columns", "sections", "notebooks", "needs", "horizons", "weights",
+           "weight_margins")
+
+
+def save_profile(result: DataProfile, path: Path | str) -> None:
+    """Write a profile's frames as JSON (pandas' table schema keeps the types)."""
+    data: dict[str, Any] = {"weighting": result.weighting}
+    for name in _FRAMES:
+        data[name] = json.loads(getattr(result, name).to_json(orient="table", index=False))
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    temp = target.with_suffix(".tmp")
+    temp.write_text(json.dumps(data), encoding="utf-8")
+    temp.replace(target)
+
+
+def load_profile(path: Path | str, dataset: Dataset) -> DataProfile:
+    """A profile written by :func:`save_profile`, for the data ``dataset`` describes."""
+    data = json.loads(Path(path).read_text(encoding="utf-8"))
+    frames = {name: pd.read_json(io.StringIO(json.dumps(data[name])), orient="table")
+              for name in _FRAMES}
+    return DataProfile(dataset, **frames, weighting=data["weighting"])
+
+
+def cache_file(source: Path | str, folder: Path | str) -> Path:
+    """Where the profile of ``source`` (resolved) is stored in a run's cache ``folder``."""
+    key = hashlib.sha256(str(Path(source).resolve()).encode()).hexdigest()[:20]
+    return Path(folder) / "profiles" / f"{key}.json"
+
+
+def cached_profile(source: Path | str, dataset: Dataset) -> DataProfile | None:
+    """The profile of ``source`` stored by the report run this kernel belongs to
+    (:data:`RUN_CACHE`), or None (not in a report run, or not profiled by it)."""
+    folder = os.environ.get(RUN_CACHE)
+    if not folder:
+        return None
+    file = cache_file(source, folder)
+    return load_profile(file, dataset) if file.is_file() else None

@@ -11,9 +11,11 @@ profile (:func:`cxlib.profile`) gives the reason naming what is missing. A need 
 - ``"@linked"``: answers name customers of the customer table (``customer_id`` in both);
 - ``"@months:3"``: answers (``response_date``) in at least 3 calendar months;
 - ``"@repeat"``: some customers answered more than once;
-- ``"@horizon:12"``: churn within 12 months of each customer's first answer is known for at
-  least ``HORIZON_MIN_N`` customers (churned in time, or followed for 12 months), with both
-  outcomes (the churn models cannot be fitted on one outcome).
+- ``"@horizon"``: churn within the notebook's ``horizon_months`` of each customer's first
+  answer is known for at least ``HORIZON_MIN_N`` customers (churned in time, or followed
+  that long), with both outcomes (the churn models cannot be fitted on one outcome);
+  ``sections.runs(profile, "02", "churn_test", horizon_months=horizon_months)`` passes the
+  notebook's parameter (without it: ``HORIZON_MONTHS``); ``"@horizon:6"``: fixed at 6.
 
 ``min_n``: the least number of rows of the section's first table with every column it needs
 from that table answered (except ``SPARSE`` columns, empty by design for most rows).
@@ -34,13 +36,16 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Section", "SECTIONS", "NOTEBOOK_NEEDS", "NOTEBOOK_TITLES", "SPARSE", "note",
-           "runs", "SKIPPED", "HORIZON_MIN_N"]
+           "runs", "SKIPPED", "HORIZON_MIN_N", "HORIZON_MONTHS"]
 
 SKIPPED = "Skipped: "
 """How every note starts (plain text, never markup: reasons name columns from the data)."""
 
 HORIZON_MIN_N = 30
 """``@horizon``: the least number of customers with a known outcome at the horizon."""
+
+HORIZON_MONTHS = 12
+"""``@horizon`` without a horizon given: the default of the notebooks' ``horizon_months``."""
 
 SPARSE = frozenset({"customers.churn_date", "touchpoints.resolved_first_contact",
                     "responses.verbatim", "responses.expectation_met"})
@@ -78,9 +83,12 @@ NOTEBOOK_NEEDS: dict[str, tuple[str, ...]] = {
 _CHURN = ("customers.churned", "customers.signup_date", "customers.churn_date")
 _CONSTRUCTS = ("@rational:1", "@emotional:1", "responses.customer_id")
 _PANEL = (*_CONSTRUCTS, "responses.response_date", "@linked", *_CHURN)
-_ORG_RATINGS = ("responses.organisation", "responses.csat|responses.ces",
-                "responses.customer_id", "@linked", *_CHURN)
 _TEXT = ("responses.verbatim",)
+_KPI_TABLE = (*_CHURN, "responses.organisation", "responses.csat", "responses.ces",
+              "responses.nps", "responses.survey_type", "responses.response_id",
+              "responses.response_date", "responses.customer_id", "@linked")
+# (customers first: min_n counts customers, as the KPI table has one row per customer)
+_KPI_MODEL = (*_KPI_TABLE, "@rational:1", "@emotional:1")
 _PILOT = ("customers.monitor_group", "responses.response_date", "@linked", "@months:2")
 
 SECTIONS: tuple[Section, ...] = (
@@ -121,10 +129,10 @@ SECTIONS: tuple[Section, ...] = (
             min_n=30),
     Section("02", "segments", "Segments", _PANEL, min_n=30, plural=True),
     Section("02", "agreement", "Rule and latent profiles", _PANEL, min_n=30, plural=True),
-    Section("02", "outcomes", "Segment outcomes", (*_PANEL, "@horizon:12"), min_n=30,
+    Section("02", "outcomes", "Segment outcomes", (*_PANEL, "@horizon"), min_n=30,
             plural=True),
     Section("02", "survival", "Retention after the survey", _PANEL, min_n=30),
-    Section("02", "churn_test", "The churn test", (*_PANEL, "@horizon:12"), min_n=30),
+    Section("02", "churn_test", "The churn test", (*_PANEL, "@horizon"), min_n=30),
     Section("02", "construct_effects", "Construct effects", _PANEL, min_n=30, plural=True),
     Section("02", "movement", "Segment movement", (*_PANEL, "@repeat"), min_n=30),
     # (movement: the segments are fitted on the panel)
@@ -139,22 +147,21 @@ SECTIONS: tuple[Section, ...] = (
             ("responses.expectation_met", "responses.response_date", "@linked", *_CHURN)),
     Section("03", "revenue_at_risk", "Revenue at risk", (*_CHURN, "customers.monthly_revenue")),
     Section("03", "contact_list", "The contact list", (*_CHURN, "customers.monthly_revenue")),
-    # 04 KPI model
-    Section("04", "kpi_table", "The customer KPI table", _ORG_RATINGS, min_n=50),
-    Section("04", "path_model", "The path model", (*_ORG_RATINGS, "@rational:1", "@emotional:1"),
-            min_n=50),
+    # 04 KPI model (the KPI table: kpimodel.customer_kpis; the model on the KPIs present)
+    Section("04", "kpi_table", "The customer KPI table", _KPI_TABLE, min_n=50),
+    Section("04", "path_model", "The path model", _KPI_MODEL, min_n=50),
     Section("04", "measurement", "Measurement quality",
-            (*_ORG_RATINGS, "@rational:2", "@emotional:2"), min_n=50),
-    Section("04", "index_shares", "Index shares", _ORG_RATINGS, min_n=50, plural=True),
+            (*_KPI_MODEL, "@rational:2", "@emotional:2"), min_n=50),
+    Section("04", "index_shares", "Index shares", _KPI_MODEL, min_n=50, plural=True),
     Section("04", "financial_link", "The link to the financials",
-            (*_ORG_RATINGS, "customers.monthly_revenue"), min_n=50),
+            (*_KPI_MODEL, "customers.monthly_revenue"), min_n=50),
     Section("04", "what_if", "The first-contact-resolution what-if",
-            (*_ORG_RATINGS, "customers.monthly_revenue", "touchpoints.resolved_first_contact"),
+            (*_KPI_MODEL, "customers.monthly_revenue", "touchpoints.resolved_first_contact"),
             min_n=50),
-    Section("04", "index_comparison", "The index comparison", _ORG_RATINGS, min_n=50),
-    Section("04", "ipma", "The importance-performance map",
-            (*_ORG_RATINGS, "@emotional:1"), min_n=50),
-    Section("04", "ranking", "The KPI ranking", (*_ORG_RATINGS, "customers.monthly_revenue"),
+    Section("04", "index_comparison", "The index comparison",
+            (*_KPI_MODEL, "customers.monthly_revenue"), min_n=50),
+    Section("04", "ipma", "The importance-performance map", _KPI_MODEL, min_n=50),
+    Section("04", "ranking", "The KPI ranking", (*_KPI_MODEL, "customers.monthly_revenue"),
             min_n=50),
     # 05 pilot
     Section("05", "balance", "The balance check", ("customers.monitor_group",)),
@@ -182,29 +189,32 @@ SECTIONS: tuple[Section, ...] = (
 """Every section of notebooks 01-06 with its needs (read from the notebooks' calls)."""
 
 
-def note(profile: Any, notebook: str, section: str | None = None) -> str:
+def note(profile: Any, notebook: str, section: str | None = None,
+         horizon_months: int | None = None) -> str:
     """The sentence shown when a section (or, with no ``section``, a notebook) of
     ``notebook`` lacks its inputs, e.g. "Skipped: Key drivers need at least two rated items;
-    this survey has NPS only."; empty when the data support it."""
+    this survey has NPS only."; empty when the data support it. ``horizon_months``: the
+    notebook's horizon, for sections that need ``@horizon``."""
     if section is None:
         if profile.runs(notebook):
             return ""
         row = profile.notebooks[profile.notebooks["notebook"] == notebook].iloc[0]
         reason = f"{row['reason']}, so none of its sections run"
     else:
-        if profile.supports(notebook, section):
+        reason = profile.reason(notebook, section, horizon_months)
+        if not reason:
             return ""
-        reason = profile.reason(notebook, section)
     return f"{SKIPPED}{reason[:1].upper()}{reason[1:]}."
 
 
-def runs(profile: Any, notebook: str, section: str | None = None) -> bool:
+def runs(profile: Any, notebook: str, section: str | None = None,
+         horizon_months: int | None = None) -> bool:
     """Whether a section (or, with no ``section``, the notebook) has its inputs; when not,
     prints :func:`note` and returns False. In a report run (``CX_REPORT_RUN=1``, set by the
     runner for its kernels, one fresh kernel per notebook), a notebook that cannot run skips
     its later cells, so the run succeeds with the note; in JupyterLab nothing is skipped (a
     kernel the analyst keeps must not silently ignore the cells they run next)."""
-    text = note(profile, notebook, section)
+    text = note(profile, notebook, section, horizon_months)
     if not text:
         return True
     print(text)

@@ -232,12 +232,14 @@ def test_the_example_in_the_docs_is_a_valid_description():
     from cxlib import paths
 
     text = (paths.PROJECT_ROOT / "docs" / "own-data.md").read_text(encoding="utf-8")
-    survey, crm = [b.split("```")[0] for b in text.split("```yaml\n")[1:3]]
+    survey, crm, weights = [b.split("```")[0] for b in text.split("```yaml\n")[1:4]]
     data = yaml.safe_load(survey)
     data["tables"].update(yaml.safe_load(crm))
+    data.update(yaml.safe_load(weights))
     ds = parse_description(data)
     assert ds.scales()["csat"] == (1, 10) and ds.reversed_columns() == ("ces",)
     assert ds.ces_args() == {"scale": (1, 5), "easy_from": 4}
     assert ds.rational_items == ("value_for_money",) and ds.emotional_items == ("trust",)
     assert ds.tables.customers.sheet == "顧客一覧"
     assert ds.label("organisations", "stores") == "店舗"
+    assert ds.weights.trim == (0.3, 3) and ds.weights.rake["age_band"]["55+"] == 0.32

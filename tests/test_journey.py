@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import cxlib
 from cxlib import journey
+from cxlib.dataset import load_description, open_dataset, parse_description
 from cxlib.errors import DataError
 from cxlib.vocab import JOURNEY_PHASES
+from cxlib.vocab import in_journey_order as vocab_order
 
 T0 = pd.Timestamp("2024-01-01")
 
@@ -98,7 +103,27 @@ def test_journey_metrics_order_and_agreement_with_nps(company):
     one = out[(out.touchpoint == "support_contact")].iloc[0]
     direct = cxlib.nps(company.responses[company.responses.touchpoint == "support_contact"]).iloc[0]
     assert (one.nps, one.nps_low, one.n) == pytest.approx((direct.nps, direct.ci_low, direct.n))
-    assert {"csat_top2", "csat_low", "ces_mean"} <= set(out.columns)
+    assert {"csat_top_box", "csat_low", "ces_mean"} <= set(out.columns)
+    top2 = company.responses.query("touchpoint == 'support_contact'")["csat"].dropna()
+    assert one.csat_top_box == pytest.approx((top2 >= 4).mean())  # 1-5, top-2: 4-5
+
+
+def test_journey_metrics_read_csat_on_the_described_scale():
+    # the survey example: CSAT on 1-10 with top-2-box 9-10, CES on 1-5 (high = hard, flipped)
+    folder = Path(cxlib.paths.SAMPLE_DIR).parent / "examples" / "survey_only"
+    dataset = load_description(folder)
+    r = open_dataset(folder)["responses"]
+    truth = json.loads((folder / "truth.json").read_text(encoding="utf-8"))["realised"]
+    out = journey.journey_metrics(r, by="organisation", min_n=5, dataset=dataset)
+    csat = r["csat"].astype(float)
+    for row in out.itertuples():
+        mine = csat[r["organisation"] == row.organisation].dropna()
+        assert row.csat_top_box == pytest.approx((mine >= 9).mean())
+    overall = journey.journey_metrics(r.assign(everyone="all"), by="everyone", dataset=dataset)
+    assert overall["csat_top_box"].iat[0] == pytest.approx(truth["csat_top2_box_share"], abs=1e-6)
+    assert overall["ces_mean"].iat[0] == pytest.approx(truth["ces_loaded_mean"], abs=1e-6)
+    with pytest.raises(cxlib.DataError, match="outside 1-5"):  # read as the sample's 1-5
+        journey.journey_metrics(r, by="organisation")
 
 
 def test_sample_journey_most_interactions_after_purchase_and_unresolved_contacts_hurt(company):
@@ -117,3 +142,20 @@ def test_response_rate_hand_computed():
     out = journey.response_rate(responses, tp, min_n=5).set_index("touchpoint")
     assert out.loc["a", "rate"] == pytest.approx(0.2) and out.loc["b", "rate"] == pytest.approx(0.25)
     assert "rel" not in out.index and "c" not in out.index and bool(out.loc["b", "small_sample"])
+
+
+def test_touchpoint_and_phase_labels_are_for_display_only(company):
+    dataset = parse_description({"labels": {"touchpoints": {"support_contact": "サポート窓口"},
+                                            "phases": {"use_support": "利用・サポート"}}})
+    rates = journey.response_rate(company.responses, company.touchpoints)
+    shown = dataset.relabel(rates)
+    assert "サポート窓口" in set(shown.touchpoint) and "support_contact" not in set(shown.touchpoint)
+    assert shown.drop(columns="touchpoint").equals(rates.drop(columns="touchpoint"))
+    assert "support_contact" in set(rates.touchpoint)  # the result itself keeps its values
+    by_phase = vocab_order(cxlib.nps(company.responses, by="journey_phase"))
+    labelled = dataset.relabel(by_phase)
+    assert list(labelled.journey_phase) == [dataset.label("phases", p) for p in by_phase.journey_phase]
+    assert "利用・サポート" in list(labelled.journey_phase)
+    # relabelled answers would no longer meet their events: the join keys stay as they are
+    moved = dataset.relabel(company.responses)
+    assert "support_contact" not in set(journey.response_rate(moved, company.touchpoints).touchpoint)

@@ -16,6 +16,7 @@ import shutil
 from pathlib import Path
 
 import nbformat
+import pandas as pd
 import pytest
 
 import cxlib
@@ -129,3 +130,32 @@ def test_absent_financials_skip_only_the_sections_that_need_them(sample_dir: Pat
     assert "roll-out value" in pilot_text.lower() and "financials" in pilot_text
     assert "Recommendation: " in pilot_text  # the decision, from the effect alone,
     assert "projected roll-out impact" not in pilot_text  # without a money figure
+    # the profile of the run's data check is read, not computed again: the answers stay in
+    # the engine (only their reductions cross into pandas)
+    assert "table responses" not in _printed(result, "04")
+
+
+def test_kpi_model_runs_the_sections_its_data_support(sample_dir: Path, tmp_path: Path) -> None:
+    # no revenue, no event log, and no answers about the web organisation: the KPI table and
+    # the path model on the KPIs present still run; the money sections say why they do not
+    folder = tmp_path / "no_money"
+    folder.mkdir()
+    customers = pd.read_parquet(sample_dir / "customers.parquet").drop(columns="monthly_revenue")
+    customers.to_parquet(folder / "customers.parquet", index=False)
+    responses = pd.read_parquet(sample_dir / "responses.parquet")
+    responses[responses["organisation"] != "web"].to_parquet(folder / "responses.parquet",
+                                                             index=False)
+    (folder / "cx.yml").write_text("version: 1  # the sample's layout and scales\n",
+                                   encoding="utf-8")
+    result = run_report([paths.NOTEBOOKS_DIR / "04_kpi_model.ipynb"], tmp_path / "reports",
+                        parameters={"source": str(folder), "bootstrap": 20}, jobs=1)
+    assert result.ok, result.summary()
+    profile = cxlib.open_data(folder).profile
+    ran = set(profile.sections.query("notebook == '04' and supported")["section"])
+    assert ran == {"kpi_table", "path_model", "measurement", "index_shares", "ipma"}
+    _check_sections(result, folder, ("04",))
+    text = _printed(result, "04")
+    assert "Skipped: The KPI ranking needs column 'monthly_revenue' in customers" in text
+    assert "Skipped: The first-contact-resolution what-if needs" in text
+    assert "left out of the model: csat_web, ces_web" in text  # the organisation absent
+    assert "CXI -> EMO" in text  # the path model ran on the KPIs present

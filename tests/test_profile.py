@@ -34,7 +34,7 @@ def test_sections_are_declared_once_with_unique_keys():
     keys = [(s.notebook, s.key) for s in sections.SECTIONS]
     assert len(keys) == len(set(keys))
     assert {s.notebook for s in sections.SECTIONS} == set(sections.NOTEBOOK_NEEDS)
-    pattern = re.compile(r"^(@(items|rational|emotional|months|horizon):\d+|@linked|@repeat|"
+    pattern = re.compile(r"^(@(items|rational|emotional|months|horizon):\d+|@linked|@repeat|@horizon|"
                          r"[a-z]+(\.[a-z_]+)?(\|[a-z]+\.[a-z_]+)*)$")
     for s in sections.SECTIONS:
         assert all(pattern.match(n) for n in s.needs), s
@@ -196,6 +196,27 @@ def test_the_churn_test_needs_both_outcomes_at_the_horizon():
     assert p.reason("02", "churn_test").endswith("the data have 10 churned and 19 who stayed")
 
 
+def test_the_horizon_follows_the_notebooks_parameter():
+    # answers 2025-01-01; 30 churn 2 months later, 5 seven months later (the data's end), 25
+    # stay (followed 7 months): at 12 months every known outcome is a churn, at 6 months 30
+    # churned and 30 (25 + the 5 later churners) stayed
+    p = cxlib.profile(_followed(["2025-03-01"] * 30 + ["2025-08-01"] * 5 + [None] * 25))
+    assert not p.supports("02", "churn_test") and not p.supports("02", "churn_test", 12)
+    assert p.supports("02", "churn_test", horizon_months=6)
+    assert p.supports("02", "outcomes", horizon_months=6)
+    assert sections.note(p, "02", "churn_test", horizon_months=6) == ""
+    assert p.reason("02", "churn_test", horizon_months=7).endswith(
+        "the data have 35 churned and 0 who stayed")
+    assert "within 12 months" in sections.note(p, "02", "churn_test", horizon_months=12)
+    assert p.supports("02", "churn_test", horizon_months=2)  # day 59 < 2 x 30.44
+    assert p.reason("02", "churn_test", horizon_months=1) == (
+        "The churn test needs at least 30 surveyed customers whose churn within 1 months of "
+        "their first answer is known, some churned and some not; the data have 0 churned and "
+        "60 who stayed")
+    # sections without @horizon ignore it
+    assert p.supports("02", "segments", horizon_months=6) == p.supports("02", "segments")
+
+
 def test_the_horizon_counts_agree_with_the_survey_panel():
     from cxlib import segments
 
@@ -210,3 +231,24 @@ def test_the_horizon_counts_agree_with_the_survey_panel():
     assert len(known) and known.all()  # this draw: everyone known at 12 months churned
     assert data.profile.reason("02", "churn_test").endswith(
         f"the data have {int(known.sum())} churned and {int((~known).sum())} who stayed")
+
+
+def test_a_report_run_reads_the_profile_its_data_check_stored(tmp_path, monkeypatch,
+                                                              sample_profile):
+    # the runner stores the profile once (cxlib.report.data_page) and points its kernels at
+    # it: the notebook's data.profile is read, and the answers stay in the engine
+    from cxlib.profiling import RUN_CACHE, cache_file, save_profile
+
+    source = Path(cxlib.paths.SAMPLE_DIR)
+    save_profile(sample_profile, cache_file(source, tmp_path))
+    monkeypatch.setenv(RUN_CACHE, str(tmp_path))
+    data = cxlib.open_data(source)
+    cached = data.profile
+    for name in ("tables", "columns", "sections", "notebooks", "needs", "horizons"):
+        pd.testing.assert_frame_equal(getattr(cached, name), getattr(sample_profile, name))
+    assert cached.dataset is data.dataset
+    assert "table responses" not in set(data.crossed()["what"])
+    monkeypatch.delenv(RUN_CACHE)  # outside a report run (Lab): computed from the data
+    data = cxlib.open_data(source)
+    pd.testing.assert_frame_equal(data.profile.sections, sample_profile.sections)
+    assert "table responses" in set(data.crossed()["what"])

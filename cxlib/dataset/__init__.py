@@ -20,7 +20,8 @@ import pandas as pd
 
 from ._description import (
     DESCRIPTION_FILE, TABLES, CesScore, CsatScore, Dataset, Item, Join, Labels, NpsScore,
-    RatingScore, Scores, TableSource, Tables, load_description, parse_description, sample_items,
+    RatingScore, Scores, TableSource, Tables, Weights, load_description, parse_description,
+    sample_items,
 )
 from ._init import init_description, inspect_folder, write_description
 from ._load import load_tables, resolve_sources
@@ -29,7 +30,7 @@ __all__ = ["Dataset", "load_description", "parse_description", "open_dataset",
            "init_description", "write_description", "inspect_folder", "resolve_sources",
            "load_tables", "DESCRIPTION_FILE", "TABLES", "TableSource", "Tables", "Scores",
            "NpsScore", "CsatScore", "CesScore", "RatingScore", "Item", "Join", "Labels",
-           "sample_items"]
+           "sample_items", "Weights"]
 
 
 def open_dataset(path: Path | str | Dataset | None = None) -> dict[str, pd.DataFrame]:

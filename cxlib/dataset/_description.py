@@ -14,6 +14,7 @@ import warnings
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
+import pandas as pd
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 from pydantic import model_validator
 
@@ -31,6 +32,11 @@ SAMPLE_QUESTIONS: dict[str, str] = {
     "emo_attachment": "I would miss them if they were gone",
 }
 """The sample's item wording (our own; data/README.md)."""
+
+
+LABELLED_COLUMNS: dict[str, str] = {"organisation": "organisations", "touchpoint": "touchpoints",
+                                    "journey_phase": "phases"}
+"""Result column -> the ``labels`` key of its display names."""
 
 
 class _Model(BaseModel):
@@ -226,6 +232,69 @@ with warnings.catch_warnings():  # the key 'construct' shadows BaseModel.constru
         """True when the highest answer is the worst (negatively worded); flipped at load."""
 
 
+SHARE_TOLERANCE = 0.001
+"""Population shares of one variable must sum to 1 within this (rounded census figures);
+they are then scaled to sum to exactly 1."""
+
+
+def check_shares(where: str, shares: dict[str, float]) -> None:
+    """ValueError unless ``shares`` (category -> population share) are >= 0 and sum to 1."""
+    if not shares:
+        raise ValueError(f"{where}: no categories")
+    negative = [c for c, v in shares.items() if not v >= 0]
+    if negative:
+        raise ValueError(f"{where}: shares must be >= 0 (got {', '.join(map(repr, negative))})")
+    total = sum(shares.values())
+    if abs(total - 1) > SHARE_TOLERANCE:
+        raise ValueError(f"{where}: shares sum to {total:.4g}; population shares must sum to 1 "
+                         f"(within {SHARE_TOLERANCE:g})")
+
+
+class Weights(_Model):
+    """Survey weights raked to population margins (``cxlib.weights.rake``) when the data are
+    opened; the responses' ``weight`` (their design weight, or 1) is the starting weight and
+    becomes the raked one.
+
+    ``rake``: ``{column: {category: population share}}``, or the path (relative to
+    ``cx.yml``) of a CSV with columns ``variable``, ``category``, ``target`` (shares). A
+    column is looked up in the responses, else in the customers they name. Each variable's
+    shares sum to 1; every category in the data needs one, and each needs respondents.
+    ``trim``: ``[low, high]`` bounds of the weights relative to their mean (e.g. [0.3, 3]).
+    """
+
+    rake: dict[str, dict[str, float]] | str
+    trim: tuple[float, float] | None = None
+
+    @field_validator("rake", mode="before")
+    @classmethod
+    def _categories_are_text(cls, rake: Any) -> Any:
+        if isinstance(rake, dict):  # YAML reads 1: 0.2 with a number as key
+            return {str(v): ({str(c): t for c, t in cells.items()} if isinstance(cells, dict)
+                             else cells) for v, cells in rake.items()}
+        return rake
+
+    @field_validator("rake")
+    @classmethod
+    def _shares(cls, rake: dict[str, dict[str, float]] | str) -> Any:
+        if isinstance(rake, str):
+            if not rake.strip():
+                raise ValueError("give the margins, or the path of a margins CSV")
+            return rake
+        if not rake:
+            raise ValueError("no margins: give {column: {category: share}}")
+        for var, cells in rake.items():
+            check_shares(var, cells)
+        return rake
+
+    @field_validator("trim")
+    @classmethod
+    def _bounds(cls, trim: tuple[float, float] | None) -> tuple[float, float] | None:
+        if trim is not None and not (0 <= trim[0] < 1 < trim[1]):
+            raise ValueError(f"trim bounds are relative to the mean weight and need 0 <= low "
+                             f"< 1 < high, got {list(trim)}")
+        return trim
+
+
 class Labels(_Model):
     """Display names shown in reports (any language); values in the data stay as they are."""
 
@@ -267,6 +336,7 @@ class Dataset(_Model):
     scores: Scores = Field(default_factory=Scores)
     items: dict[str, Item] = Field(default_factory=sample_items)
     labels: Labels = Field(default_factory=Labels)
+    weights: Weights | None = None
     _folder: Path = PrivateAttr(default_factory=Path.cwd)
     _file: Path | None = PrivateAttr(default=None)
 
@@ -353,6 +423,19 @@ class Dataset(_Model):
     def label(self, kind: Literal["organisations", "touchpoints", "phases"], value: str) -> str:
         """Display name of an organisation, touchpoint or phase (the value itself if none)."""
         return getattr(self.labels, kind).get(value, value)
+
+    def relabel(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """A copy of a result ``frame`` to display, with its ``organisation``, ``touchpoint``
+        and ``journey_phase`` values replaced by their display names (``labels``). For
+        figures and tables only: the data keep their values, which join answers with events
+        (relabel after ordering phases with ``vocab.in_journey_order``)."""
+        out = frame.copy()
+        for column, kind in LABELLED_COLUMNS.items():
+            names = getattr(self.labels, kind)
+            if column in out.columns and names:
+                out[column] = out[column].map(lambda v: names.get(v, v) if isinstance(v, str)
+                                              else v).astype(object)
+        return out
 
 
 # -- reading and errors ---------------------------------------------------------------------

@@ -16,6 +16,8 @@ Decisions, documented in ``docs/own-data.md``:
   :data:`cxlib.surveyio.PERSONAL_COLUMNS`) are not loaded unless the description maps them
   (or joins on one), and an id column empty in every row (``ExternalReference`` of an
   anonymous link) is read as absent; both are named in ``frame.attrs["notes"]``;
+- ``weights:`` margins: the responses' ``weight`` is raked to them (``_weights``), the
+  diagnostics in ``frame.attrs["weights"]``;
 - only the contract columns present are checked (absent optional data is not an error),
   each score on its scale; every problem of every table is reported in one DataError.
 """
@@ -36,6 +38,7 @@ from ..io import CSV_ENCODINGS, read_table
 from ..schema import CONTRACT, as_numbers, date_columns, unknown_customers, validate
 from ..surveyio import is_personal, parse_scores, read_survey
 from ._description import TABLES, Dataset, Join, TableSource, _nearest
+from ._weights import rake_responses
 
 __all__ = ["load_tables", "resolve_sources"]
 
@@ -399,4 +402,10 @@ def load_tables(dataset: Dataset) -> dict[str, pd.DataFrame]:
             {k: v for k, v in tables.items() if "customer_id" in v.columns}, sources)
     if problems:
         raise DataError("\n".join(problems))
+    if dataset.weights is not None:
+        if "responses" not in tables:
+            raise DataError(f"{dataset.file.name if dataset.file else 'cx.yml'}: weights: "
+                            "there is no responses table to weight")
+        tables["responses"] = rake_responses(tables["responses"], tables.get("customers"),
+                                             dataset)
     return tables

@@ -12,7 +12,8 @@ measured *after* it (prospective, so survivors do not explain themselves):
 Touchpoint KPIs summarise the customer's whole record, per owning organisation:
 ``csat_<organisation>`` and ``ces_<organisation>`` (mean transactional answers, 1-5 and
 1-7), ``first_contact_resolution`` (share of first contacts resolved, 0-1), with the
-number of answers / contacts behind each in ``n_<kpi>``.
+number of answers / contacts behind each in ``n_<kpi>``. Without a touchpoints table there
+is no ``first_contact_resolution``; without ``monthly_revenue`` the revenue columns are empty.
 """
 
 from __future__ import annotations
@@ -61,21 +62,21 @@ def customer_kpis(tables: dict[str, pd.DataFrame], horizon_months: int = 12) -> 
     events are then reduced in the engine (first relationship answer and transactional
     means per customer, first-contact resolution) and only customer-level tables load.
     """
-    for name in ("customers", "responses", "touchpoints"):
+    for name in ("customers", "responses"):
         if name not in tables:
-            raise DataError(f"customer_kpis: table {name!r} missing (need customers, "
-                            "responses, touchpoints)")
+            raise DataError(f"customer_kpis: table {name!r} missing (need customers and "
+                            "responses; touchpoints optional)")
     cust = tables["customers"]
-    # the events: the in-memory table, or the source itself (reduced in the engine)
-    tp = tables if events.is_pushed_down(tables) else tables["touchpoints"]
-    _need(cust, "customers", ["customer_id", "signup_date", "churned", "churn_date",
-                              "monthly_revenue"])
+    # the events (optional): the in-memory table, or the source itself (reduced in the engine)
+    tp = (None if "touchpoints" not in tables else tables if events.is_pushed_down(tables)
+          else tables["touchpoints"])
+    _need(cust, "customers", ["customer_id", "signup_date", "churned", "churn_date"])
     if events.is_pushed_down(tables):
         first, per_org, last_answer = kpi_answers(
             tables.source, ANSWER_COLUMNS + ["survey_type", "response_id"], ANCHOR_ITEMS)
     else:
         first, per_org, last_answer = _answers(tables["responses"])
-    end = max(events.last_event(tp), last_answer)
+    end = max(events.last_event(tp), last_answer) if tp is not None else last_answer
     if first.empty:
         raise DataError("customer_kpis: no relationship survey answers to anchor customers on")
     out = first.rename(columns={"response_date": "anchor_date", "csat": "csat_overall"})
@@ -88,9 +89,10 @@ def customer_kpis(tables: dict[str, pd.DataFrame], horizon_months: int = 12) -> 
         for org in mean.columns:
             out[f"{score}_{org}"] = mean[org].reindex(out.index)
             out[f"n_{score}_{org}"] = count[org].reindex(out.index).fillna(0).astype(int)
-    fcr = events.contact_resolution(tp, "customer_kpis")
-    out["first_contact_resolution"] = fcr["fcr"].reindex(out.index)
-    out["n_first_contact_resolution"] = fcr["n"].reindex(out.index).fillna(0).astype(int)
+    if tp is not None:
+        fcr = events.contact_resolution(tp, "customer_kpis")
+        out["first_contact_resolution"] = fcr["fcr"].reindex(out.index)
+        out["n_first_contact_resolution"] = fcr["n"].reindex(out.index).fillna(0).astype(int)
 
     c = cust.set_index("customer_id")
     c = c.reindex(out.index)
@@ -103,7 +105,8 @@ def customer_kpis(tables: dict[str, pd.DataFrame], horizon_months: int = 12) -> 
     left = c["churned"].astype(bool) & (c["churn_date"] <= horizon_end)
     known = horizon_end <= end
     out["retained"] = pd.Series(np.where(left, 0.0, 1.0), index=out.index).where(known | left)
-    out["monthly_revenue"] = pd.to_numeric(c["monthly_revenue"], errors="coerce").astype(float)
+    out["monthly_revenue"] = (pd.to_numeric(c["monthly_revenue"], errors="coerce").astype(float)
+                              if "monthly_revenue" in c else np.nan)
     out["annual_revenue"] = 12 * out["monthly_revenue"]
     out.attrs["horizon_months"] = horizon_months
     return out

@@ -94,6 +94,21 @@ class ModelSpec:
             lines.append(f"{dst} ~ {' + '.join(self.predecessors(dst))}")
         return "\n".join(lines)
 
+    def restrict(self, columns: Any) -> tuple[ModelSpec, list[str]]:
+        """The model on the indicators among ``columns`` (e.g. a KPI table without an
+        organisation's KPIs), and the indicators left out. A construct left without
+        indicators goes, with its paths."""
+        have = set(columns)
+        dropped = [i for i in self.indicators if i not in have]
+        if not dropped:
+            return self, []
+        blocks = tuple(Block(b.name, tuple(i for i in b.indicators if i in have), b.mode)
+                       for b in self.blocks)
+        kept = tuple(b for b in blocks if b.indicators)
+        names = {b.name for b in kept}
+        paths = tuple((a, b) for a, b in self.paths if a in names and b in names)
+        return ModelSpec(kept, paths, self.source), dropped
+
     def check_data(self, data: pd.DataFrame) -> None:
         """Raise one DataError listing unknown, non-numeric and constant indicator columns."""
         problems = []

@@ -5,7 +5,9 @@ The one part of the runner that knows about CX data. The notebooks' ``source`` p
 papermill runs it) names the data. Each distinct source is profiled once per run
 (:func:`cxlib.profile`: tables, rows, dates, mapped columns, scales, missingness, the
 report sections it supports), written as ``00_data_profile.html`` in the run folder and
-recorded in ``manifest.json`` (``data_profiles``), with each notebook's minimum inputs.
+recorded in ``manifest.json`` (``data_profiles``), with each notebook's minimum inputs,
+and stored for the notebooks (:func:`cache_folder`): their ``data.profile`` is read from it
+instead of computed again.
 
 The rule: present invalid data (a bad ``cx.yml``, a file that does not read, values off
 the contract: a :class:`~cxlib.errors.CxError`) fail the run before any notebook runs,
@@ -140,6 +142,9 @@ def check(source: DataSource, folder: Path, run_id: str) -> DataCheck:
                                note=f"the profile could not be computed: "
                                     f"{type(exc).__name__}: {exc}")
         else:
+            from cxlib.profiling import cache_file, save_profile
+
+            save_profile(profile, cache_file(source.path, cache_folder(folder)))
             nbs = profile.notebooks
             result = DataCheck(
                 **base, status="ok", headline=profile.headline(),
@@ -149,6 +154,12 @@ def check(source: DataSource, folder: Path, run_id: str) -> DataCheck:
     result = DataCheck(**{**asdict(result), "duration_s": round(time.monotonic() - t0, 3)})
     write_text_atomic(folder / source.page, page_html(result, run_id, profile))
     return result
+
+
+def cache_folder(run_folder: Path) -> Path:
+    """Where a run keeps what its notebooks read instead of computing again (the profiles,
+    :data:`cxlib.profiling.RUN_CACHE`); removed with the run's ``.work`` folder."""
+    return run_folder / ".work" / "cache"
 
 
 def page_html(result: DataCheck, run_id: str, profile: Any = None) -> str:

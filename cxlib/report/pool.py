@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from cxlib.report.job import Job, Outcome, first_line, now
+from cxlib.report.data_page import cache_folder
 
 Progress = Callable[[str], None]
 GRACE_S = 5.0  # a stopped worker gets this long to shut its kernel down
@@ -108,6 +109,7 @@ def _start(job: Job) -> _Running:
     env["PYTHONUNBUFFERED"] = "1"
     env.setdefault("TQDM_DISABLE", "1")  # progress bars are for a screen, not for a report
     env["CX_REPORT_RUN"] = "1"  # a notebook without its inputs skips its cells (cxlib.sections)
+    env["CX_RUN_CACHE"] = str(cache_folder(job.folder))  # the data profiles of the run
     log = open(job.log, "ab")  # noqa: SIM115 - closed when the worker ends
     log.write(f"--- attempt {job.attempt} {now()}\n".encode())
     log.flush()
