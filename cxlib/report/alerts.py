@@ -58,13 +58,13 @@ def previous_headlines(run_folder: Path | None) -> tuple[Any, str]:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
         frame = pd.DataFrame(data["headlines"])
-        if data.get("format") != FORMAT or frame.empty:
-            raise ValueError("another format")
     except FileNotFoundError:
         return None, f"the last good run {run_folder.name} has no {HEADLINES}: nothing to " \
                      "compare with"
     except (OSError, ValueError, KeyError, TypeError) as exc:
         return None, f"the last good run's {HEADLINES} could not be read ({exc})"
+    if data.get("format") != FORMAT or frame.empty:
+        return None, f"the last good run's {HEADLINES} could not be read (another format)"
     return frame, ""
 
 
