@@ -48,7 +48,7 @@ _FUNCTIONS: dict[str, str] = {
 _SUBMODULES: tuple[str, ...] = (
     "checks", "churn", "data", "dataset", "drivers", "engine", "environment", "errors", "io", "journey",
     "kpimodel", "measurement", "metrics", "paths", "pilot", "plots", "profiling", "schema",
-    "sections", "segments", "surveyio", "survival", "synth", "text", "vocab", "weights",
+    "sections", "segments", "surveyio", "survival", "synth", "text", "units", "vocab", "weights",
 )
 
 __all__ = ["CxError", "DataError", "ModelError", "ParameterError", "ReportError", *_FUNCTIONS,
