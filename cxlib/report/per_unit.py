@@ -41,6 +41,15 @@ def check_notebooks(declared: Sequence[NotebookParameters], column: str) -> None
                           "that declare them, e.g. 01 and 03")
 
 
+def takes_units(notebook: Path) -> bool:
+    """Whether the notebook declares the unit parameters (``cx report --per`` without names
+    renders those)."""
+    from cxlib.report.params import read_parameters
+
+    declared = read_parameters(notebook).parameters
+    return all(p in declared for p in UNIT_PARAMETERS)
+
+
 def _value(d: NotebookParameters, plan: Mapping[str, Any], name: str, fallback: Any) -> Any:
     if name in plan:
         return plan[name]
