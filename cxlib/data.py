@@ -198,8 +198,6 @@ def restrict(data: DescribedData, where: Mapping[str, str]) -> DescribedData:
     analyses that reduce events in the engine see the unit only. ``.company`` is ``data``.
     Raises DataError for a column no table has and for a value no row carries.
     """
-    from .engine import _sql
-
     tables = {name: data.source.columns(name) for name in UNIT_TABLES if name in data}
     for column, value in where.items():
         if not any(column in cols for cols in tables.values()):
@@ -231,19 +229,9 @@ def restrict(data: DescribedData, where: Mapping[str, str]) -> DescribedData:
     scratch = tempfile.TemporaryDirectory(prefix="cx-unit-")
     try:
         if "touchpoints" in data:
-            conditions, params = [], {}
-            for i, (column, value) in enumerate(where.items()):
-                params[f"u{i}"] = str(value)
-                if column in by_customer:
-                    conditions.append(
-                        f"customer_id IN (SELECT customer_id FROM {_sql.ident('customers', 'table')}"
-                        f" WHERE CAST({_sql.ident(column)} AS VARCHAR) = $u{i})")
-                elif column in tables["touchpoints"]:
-                    conditions.append(f"CAST({_sql.ident(column)} AS VARCHAR) = $u{i}")
-            sql = f"SELECT * FROM {_sql.ident('touchpoints', 'table')}"
-            if conditions:
-                sql += " WHERE " + " AND ".join(conditions)
-            data.source.fetch(sql, params, what="touchpoints of the unit").to_parquet(
+            own = {c: v for c, v in where.items()
+                   if c not in by_customer and c in tables["touchpoints"]}
+            data.rows_where("touchpoints", own, by_customer).to_parquet(
                 Path(scratch.name) / "touchpoints.parquet", index=False)
         kept = {name: data[name] for name in data if name not in UNIT_TABLES}
         for name, frame in {**frames, **kept}.items():

@@ -23,7 +23,7 @@ from typing import Any
 from urllib.parse import quote
 
 from cxlib.errors import CxError, ReportError
-from cxlib.report.job import Job, Outcome, now
+from cxlib.report.job import Job
 from cxlib.report.params import NO_DEFAULT, NotebookParameters
 
 UNIT_PARAMETERS = ("unit_column", "unit")
@@ -116,26 +116,6 @@ def batches(jobs: Sequence[Job], units: Any, column: str, workers: int) -> list[
     if not out:
         raise ReportError(f"--per {column}: no unit has at least {units.attrs.get('min_n')} "
                           f"answers ({len(units)} unit(s)); lower min_n")
-    return out
-
-
-def part_outcomes(batch: Job, outcome: Outcome) -> list[tuple[Job, Outcome]]:
-    """Each part of a finished batch with its outcome: its result file, or (the batch was
-    stopped or crashed before it) the batch's failure, its page rendered from what is left."""
-    from cxlib.report.worker import finish
-
-    out = []
-    for part in batch.parts:
-        if not part.log.exists():  # the batch's worker log holds the part's
-            part.log.symlink_to(batch.log.name)
-        try:
-            got = Outcome.from_json(part.result.read_text(encoding="utf-8"))
-        except (OSError, ValueError, TypeError):
-            failed = Outcome("failed", outcome.started, now(), 0.0)
-            got = finish(part, replace(failed.failed(outcome.failure or "crash",
-                                                     outcome.error or "the batch stopped"),
-                                       limit_s=outcome.limit_s))
-        out.append((part, got))
     return out
 
 

@@ -238,7 +238,7 @@ def _run_locked(
         outcomes = execute_all(jobs, workers, options.notebook_timeout, options.retries, say)
         results = [_result(job, outcomes[job.name], final) for job in jobs if not job.parts]
         if per is not None:
-            from cxlib.report.per_unit import part_outcomes
+            from cxlib.report.worker import part_outcomes
 
             results += [_result(part, got, final) for job in jobs if job.parts
                         for part, got in part_outcomes(job, outcomes[job.name])]

@@ -178,6 +178,24 @@ def _reset(km: Any) -> None:
         kc.stop_channels()
 
 
+def part_outcomes(batch: Job, outcome: Outcome) -> list[tuple[Job, Outcome]]:
+    """Each part of a finished batch with its outcome: its result file, or (the batch was
+    stopped or crashed before it) the batch's failure, its page rendered from what is left."""
+    out = []
+    for part in batch.parts:
+        if not part.log.exists():  # the batch's worker log holds the part's
+            part.log.symlink_to(batch.log.name)
+        try:
+            got = Outcome.from_json(part.result.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError):
+            failed = Outcome("failed", outcome.started, now(), 0.0)
+            got = finish(part, replace(failed.failed(outcome.failure or "crash",
+                                                     outcome.error or "the batch stopped"),
+                                       limit_s=outcome.limit_s))
+        out.append((part, got))
+    return out
+
+
 def _write_outcome(job: Job, outcome: Outcome) -> None:
     tmp = job.result.with_name(f".{job.result.name}.tmp")
     tmp.write_text(outcome.to_json(), encoding="utf-8")
