@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -26,11 +27,17 @@ ROOT = Path(__file__).resolve().parents[1]
 TARGET_S = 300.0
 
 
+CPU = {"s": 0.0}  # CPU seconds of the last command's process tree (waited-for descendants)
+
+
 def _cx(args: list[str]) -> float:
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     proc = subprocess.run([sys.executable, "-m", "cxlib.cli", "report", "--quiet", *args],
                           cwd=ROOT, capture_output=True, text=True)
     wall = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    CPU["s"] = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
     if proc.returncode != 0:
         raise SystemExit(f"cx report {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
     return wall
@@ -52,21 +59,29 @@ def main(argv: list[str] | None = None) -> None:
         units = manifest["units"]["units"]
         rendered = [u["unit"] for u in units if not u["small"]]
         pages = len(manifest["notebooks"])
-        print(f"--per store: {per_s:.0f} s for {len(rendered)} stores rendered "
+        per_cpu = CPU["s"]
+        print(f"--per store: {per_s:.0f} s wall, {per_cpu:.0f} CPU s, for {len(rendered)} stores rendered "
               f"({pages} pages), {len(units) - len(rendered)} below min n listed; "
               f"target {TARGET_S:.0f} s: {'met' if per_s < TARGET_S else 'NOT met'} "
               f"({per_s / TARGET_S:.2f} of it)")
         print(f"load average before: {os.getloadavg()[0]:.1f}")
-        times = [_cx([*common, "-p", "unit_column", "store", "-p", "unit", unit,
-                      "--out", f"{tmp}/one", "--run-id", f"one{i}"])
-                 for i, unit in enumerate(rendered[:args.separate])]
+        times, cpus = [], []
+        for i, unit in enumerate(rendered[:args.separate]):
+            times.append(_cx([*common, "-p", "unit_column", "store", "-p", "unit", unit,
+                              "--out", f"{tmp}/one", "--run-id", f"one{i}"]))
+            cpus.append(CPU["s"])
         each = sum(times) / len(times)
         total = each * len(rendered)
         print(f"separate cx report per store: {each:.0f} s each (mean of {len(times)}: "
               f"{', '.join(f'{t:.0f}' for t in times)} s); EXTRAPOLATED to "
               f"{len(rendered)} stores: {total:.0f} s")
-        print(f"ratio --per / separate calls: {per_s / total:.2f} "
-              f"({total / per_s:.1f}x faster)")
+        cpu_total = sum(cpus) / len(cpus) * len(rendered)
+        print(f"separate calls, CPU: {sum(cpus) / len(cpus):.0f} CPU s each; EXTRAPOLATED: "
+              f"{cpu_total:.0f} CPU s")
+        print(f"ratio --per / separate calls: wall {per_s / total:.2f} "
+              f"({total / per_s:.1f}x faster), CPU {per_cpu / cpu_total:.2f}; "
+              f"--per CPU / 2 cores = {per_cpu / 2:.0f} s (the wall time on an idle machine, "
+              "at best)")
 
 
 if __name__ == "__main__":
