@@ -166,6 +166,9 @@ UNIT_CELLS = [
     "import cxlib\ntables = cxlib.open_data(source, engine, where={unit_column: unit})",
     "standing = cxlib.units.standing(tables, min_n=min_n) if unit else None\n"
     "print('HEADLINE', standing.headline() if standing is not None else 'whole company')",
+    # a notebook that cannot run skips its later cells (cxlib.sections): in its unit only
+    f"if unit == {HOSTILE!r}:\n    cxlib.sections._skip_later_cells()",
+    "print('LAST CELL RAN')",
 ]
 
 
@@ -203,6 +206,17 @@ def test_a_page_per_unit_above_min_n_with_the_numbers_of_the_data(
         assert float(line.group(2)) == pytest.approx(nps, abs=0.051)
         assert int(line.group(3).replace(",", "")) == n
         assert store in soup.find("h1").get_text()  # the title names the unit
+
+
+def test_units_sharing_a_kernel_start_afresh(per_run) -> None:
+    """The first unit of a batch skips its later cells; the next one in the same kernel runs
+    them all, its namespace empty and its cells counted from 1."""
+    for nb in per_run.notebooks:
+        text = nb.html_path.read_text(encoding="utf-8")
+        assert ("LAST CELL RAN" in text) == (nb.parameters["unit"] != HOSTILE), nb.name
+        executed = nbformat.read(nb.notebook_path, as_version=4)
+        counts = [c.execution_count for c in executed.cells if c.cell_type == "code"]
+        assert counts[:3] == [1, 2, 3], (nb.name, counts)
 
 
 def test_small_units_are_listed_with_their_n_and_pages_grouped_by_region(per_run) -> None:

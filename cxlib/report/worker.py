@@ -122,13 +122,18 @@ def finish(job: Job, outcome: Outcome) -> Outcome:
 
 # --- a batch: one notebook for many units, in one kernel (cx report --per) ---------------------
 
-RESET = ("get_ipython().run_line_magic('reset', '-f')\n"
+RESET = ("_ip = get_ipython()\n"
+         "_ip.input_transformers_cleanup[:] = [t for t in _ip.input_transformers_cleanup\n"
+         "    if getattr(t, '__module__', '').startswith('IPython')]\n"
+         "_ip.run_line_magic('reset', '-f')\n"
          "import sys as _s\n"
          "[getattr(m, '__warningregistry__', {}).clear() for m in list(_s.modules.values())]\n"
          "get_ipython().execution_count = 1\n"
          "del _s")
-"""Run between two units: an empty namespace, warnings shown again, cells counted from 1;
-imported modules (and the data cached by ``cxlib.open_data``) stay, which is the point."""
+"""Run between two units: an empty namespace, no input transformer a notebook installed
+(``cxlib.sections`` skips a notebook's later cells with one), warnings shown again, cells
+counted from 1; imported modules (and the data cached by ``cxlib.open_data``) stay, which
+is the point."""
 
 
 def run_batch(batch: Job) -> Outcome:
@@ -173,7 +178,13 @@ def _reset(km: Any) -> None:
     kc.start_channels()
     try:
         kc.wait_for_ready(timeout=60)
-        kc.execute_interactive(RESET, silent=True, timeout=60)
+        # as a user expression: evaluated directly, not through the input transformers a
+        # notebook may have installed (which would swallow a cell of code)
+        reply = kc.execute_interactive("", silent=True, timeout=60,
+                                       user_expressions={"reset": f"exec({RESET!r})"})
+        result = reply["content"].get("user_expressions", {}).get("reset", {})
+        if result.get("status") != "ok":
+            raise RuntimeError(f"the kernel could not be reset: {result.get('evalue')}")
     finally:
         kc.stop_channels()
 
