@@ -457,9 +457,7 @@ def load_description(path: Path | str | None = None) -> Dataset:
     if target.is_dir():
         file = target / DESCRIPTION_FILE
         if not file.exists():
-            description = Dataset()
-            description._folder = target
-            return description
+            return Dataset.default(target)
     else:
         file = target
         if not file.exists():
