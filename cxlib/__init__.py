@@ -50,7 +50,7 @@ _SUBMODULES: tuple[str, ...] = (
     "checks", "churn", "data", "dataset", "drivers", "engine", "environment", "errors", "findings",
     "io", "journey",
     "kpimodel", "measurement", "metrics", "paths", "pilot", "plots", "profiling", "schema",
-    "sections", "segments", "surveyio", "survival", "synth", "text", "vocab", "weights",
+    "sections", "segments", "surveyio", "survival", "synth", "text", "units", "vocab", "weights",
 )
 
 __all__ = ["CxError", "DataError", "ModelError", "ParameterError", "ReportError", *_FUNCTIONS,

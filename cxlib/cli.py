@@ -108,6 +108,10 @@ def _cmd_report(args: argparse.Namespace) -> int:
         params[name] = CliText(value)
     values.update(given_on_command_line(args), parameters=params)
     options = RunOptions.from_mapping(values, "cx report")
+    if options.per and not names:  # a report per unit: the notebooks that take a unit
+        from cxlib.report.per_unit import takes_units
+
+        notebooks = [nb for nb in notebooks if takes_units(nb)]
 
     previous = signal.signal(signal.SIGTERM, _terminate)
     try:

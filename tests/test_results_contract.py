@@ -208,6 +208,16 @@ def _gap(small_company):
     return churn.expectation_gap_effect(small_company.tables)
 
 
+def _standing(small_company):
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="cx-standing-")
+    for name, frame in small_company.tables.items():
+        frame.to_parquet(f"{folder}/{name}.parquet", index=False)
+    return cxlib.units.standing(cxlib.open_data(folder, where={"region": "Kanto"}),
+                                n_boot=200, seed=1)
+
+
 def _two_blocks(n: int = 300, seed: int = 8) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     a = rng.standard_normal(n)
@@ -275,6 +285,7 @@ def _verbatim_analysis(c):
 
 
 BUILDERS = {
+    cxlib.units.Standing: _standing,
     survival.LogrankResult: _logrank,
     survival.CoxResult: _cox,
     survival.PHTest: _ph_test,

@@ -301,6 +301,8 @@ class Labels(_Model):
     organisations: dict[str, str] = Field(default_factory=dict)
     touchpoints: dict[str, str] = Field(default_factory=dict)
     phases: dict[str, str] = Field(default_factory=dict)
+    units: dict[str, str] = Field(default_factory=dict)
+    """Display names of units (stores, regions): value in the data -> name in the reports."""
 
     @field_validator("phases")
     @classmethod
@@ -337,6 +339,9 @@ class Dataset(_Model):
     items: dict[str, Item] = Field(default_factory=sample_items)
     labels: Labels = Field(default_factory=Labels)
     weights: Weights | None = None
+    hierarchy: list[str] = Field(default_factory=list)
+    """Unit levels from the top, e.g. [region, store]: ``cx report --per store`` groups the
+    store pages by region (levels that are no column of the data are left out)."""
     _folder: Path = PrivateAttr(default_factory=Path.cwd)
     _file: Path | None = PrivateAttr(default=None)
 
@@ -351,6 +356,16 @@ class Dataset(_Model):
             raise ValueError(f"unknown time zone {zone!r}"
                              f"{_nearest(zone, sorted(available_timezones()))}") from None
         return zone
+
+    @field_validator("hierarchy")
+    @classmethod
+    def _levels(cls, levels: list[str]) -> list[str]:
+        for name in levels:
+            if not name.isidentifier():
+                raise ValueError(f"hierarchy level {name!r} must be a column name")
+        if len(set(levels)) != len(levels):
+            raise ValueError(f"hierarchy {levels} names a level twice")
+        return levels
 
     @field_validator("items")
     @classmethod
@@ -369,7 +384,7 @@ class Dataset(_Model):
         """The description that holds without a ``cx.yml``: the sample's layout and scales."""
         from .. import paths
 
-        dataset = cls()
+        dataset = cls(hierarchy=["region", "store"])  # the sample's stores nest in regions
         dataset._folder = Path(paths.SAMPLE_DIR if folder is None else folder)
         return dataset
 
@@ -420,8 +435,9 @@ class Dataset(_Model):
         out.update({n: item.question for n, item in self.items.items()})
         return {k: v for k, v in out.items() if v}
 
-    def label(self, kind: Literal["organisations", "touchpoints", "phases"], value: str) -> str:
-        """Display name of an organisation, touchpoint or phase (the value itself if none)."""
+    def label(self, kind: Literal["organisations", "touchpoints", "phases", "units"],
+              value: str) -> str:
+        """Display name of an organisation, touchpoint, phase or unit (the value if none)."""
         return getattr(self.labels, kind).get(value, value)
 
     def relabel(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -524,9 +540,7 @@ def load_description(path: Path | str | None = None) -> Dataset:
     if target.is_dir():
         file = target / DESCRIPTION_FILE
         if not file.exists():
-            description = Dataset()
-            description._folder = target
-            return description
+            return Dataset.default(target)
     else:
         file = target
         if not file.exists():

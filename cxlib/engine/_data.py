@@ -163,6 +163,25 @@ class Data(Mapping[str, pd.DataFrame]):
             out.update(first_date=row["first_date"], last_date=row["last_date"])
         return pd.Series(out, dtype=object)
 
+    def rows_where(self, name: str, equal: Mapping[str, str] | None = None,
+                   customers: Mapping[str, str] | None = None) -> pd.DataFrame:
+        """The rows of ``name`` whose columns ``equal`` the given values and whose customer's
+        columns equal ``customers`` (compared as text; values passed as parameters, never
+        pasted into SQL), selected in the engine."""
+        conditions, params = [], {}
+        for i, (column, value) in enumerate((equal or {}).items()):
+            params[f"e{i}"] = str(value)
+            conditions.append(f"CAST({_sql.ident(column)} AS VARCHAR) = $e{i}")
+        for i, (column, value) in enumerate((customers or {}).items()):
+            params[f"c{i}"] = str(value)
+            conditions.append(f"customer_id IN (SELECT customer_id FROM "
+                              f"{_sql.ident('customers', 'table')} WHERE "
+                              f"CAST({_sql.ident(column)} AS VARCHAR) = $c{i})")
+        sql = f"SELECT * FROM {_sql.ident(name, 'table')}"
+        if conditions:
+            sql += " WHERE " + " AND ".join(conditions)
+        return self.source.fetch(sql, params, what=f"{name} of a unit")
+
     @property
     def log(self) -> list[Fetch]:
         return self.source.log

@@ -8,6 +8,7 @@
 - :mod:`~cxlib.report.inputs` fingerprints of input files, the code version
 - :mod:`~cxlib.report.store` the report folder: pre-flight, lock, publishing, pruning
 - :mod:`~cxlib.report.data_page` the data profile page of a run, the data check first
+- :mod:`~cxlib.report.per_unit` one report per unit (``--per``): units, batches, index
 - :mod:`~cxlib.report.job` what a worker process is given and gives back
 - :mod:`~cxlib.report.pool` worker processes: start, watch, time out, retry, stop
 - :mod:`~cxlib.report.worker` one notebook: execute, classify, render

@@ -89,6 +89,9 @@ class Job:
     provenance: Provenance
     attempt: int = 1
     previous_errors: tuple[str, ...] = ()
+    parts: tuple[Job, ...] = ()
+    """A batch (``cx report --per``): the jobs of one notebook's units, run in turn in one
+    kernel by one worker; each part has its own files and outcome (``part.result``)."""
 
     @property
     def work(self) -> Path:
@@ -131,6 +134,7 @@ class Job:
         prov["declared"], prov["inputs"] = tuple(prov["declared"]), tuple(prov["inputs"])
         data["provenance"] = Provenance(**prov)
         data["previous_errors"] = tuple(data["previous_errors"])
+        data["parts"] = tuple(cls.from_json(json.dumps(p)) for p in data.get("parts", ()))
         return cls(**data)
 
 

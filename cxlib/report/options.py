@@ -101,6 +101,10 @@ class RunOptions:
     keep: int | None = option(None, "keep only the newest N runs (and the one 'latest' points "
                               "at)", check=positive, flags=("--keep",))
     kernel_name: str = option("python3", "Jupyter kernel the notebooks run in", run_file=False)
+    per: str | None = option(
+        None, "render the notebooks once per unit of this column (store, region, "
+        "organisation; a level of the description's hierarchy): units below the run's min_n "
+        "are listed with their n", flags=("--per",))
     profile: bool = option(True, "profile the notebooks' data source into a page of the run "
                            "and check it before any notebook runs (--no-profile: skip)",
                            flags=("--no-profile",))

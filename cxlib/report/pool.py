@@ -58,11 +58,13 @@ def execute_all(
             for run in list(running):
                 elapsed = time.monotonic() - run.t0
                 code = run.proc.poll()
-                if code is None and notebook_timeout and elapsed > notebook_timeout:
+                limit = notebook_timeout and notebook_timeout * max(len(run.job.parts), 1)
+                if code is None and limit and elapsed > limit:
                     _stop(run)
                     outcome = _stopped_outcome(run, "notebook_timeout", (
-                        f"notebook_timeout: stopped after {notebook_timeout:g} s "
-                        "(the notebook limit)"), limit_s=notebook_timeout)
+                        f"notebook_timeout: stopped after {limit:g} s "
+                        "(the notebook limit" + (f" x {len(run.job.parts)} units)"
+                                                 if run.job.parts else ")")), limit_s=limit)
                 elif code is None:
                     continue
                 else:
@@ -157,6 +159,8 @@ def _stopped_outcome(run: _Running, failure: str, error: str,
 
     elapsed = round(time.monotonic() - run.t0, 3)
     outcome = Outcome("failed", run.started, now(), elapsed).failed(failure, error)
+    if run.job.parts:  # a batch: its parts without a result are finished by the runner
+        return replace(outcome, limit_s=limit_s)
     return finish(run.job, replace(outcome, limit_s=limit_s))
 
 

@@ -369,7 +369,10 @@ def index_html(runs: Sequence[Mapping[str, Any]], latest: str | None = None) -> 
         rid = str(run.get("run_id", "?"))
         status = str(run.get("status", "?"))
         links = []
+        per = run.get("units")  # one report per unit: grouped by cxlib.report.per_unit
         for nb in run.get("notebooks", []):
+            if per and nb.get("unit"):
+                continue
             name = e(str(nb.get("name", "?")))
             nb_status = str(nb.get("status", "?"))
             mark = f'<span class="cx-status-{e(nb_status)}">{e(nb_status)}</span>'
@@ -384,6 +387,10 @@ def index_html(runs: Sequence[Mapping[str, Any]], latest: str | None = None) -> 
             if nb.get("error"):  # the whole message, as the manifest has it
                 link += f'<pre class="cx-error">{e(str(nb["error"]))}</pre>'
             links.append(link)
+        if per:
+            from cxlib.report.per_unit import index_cell
+
+            links.append(index_cell(rid, run))
         flag = " <em>(latest)</em>" if rid == latest else ""
         rows.append(
             f'<tr><td><a href="{e(quote(rid))}/manifest.json">{e(rid)}</a>{flag}</td>'

@@ -168,6 +168,13 @@ def run_with(
     declared = _declared(paths)
     plans = resolve(declared, options.parameters, options.per_notebook)
     sources = find_sources(declared, plans) if options.profile else []
+    units = None
+    if options.per:  # one report per unit (cxlib.report.per_unit): checked before anything runs
+        from cxlib.report import per_unit
+
+        per_unit.check_notebooks(declared, options.per)
+        units = per_unit.list_units(declared, plans, options.per,
+                                    per_unit.min_n_of(declared, plans))
     out_root = Path(options.out).absolute()
     latest = out_root / "latest"
     if latest.exists() and not latest.is_symlink():
@@ -177,7 +184,7 @@ def run_with(
     lock = RunLock(out_root / LOCK_NAME)
     lock.acquire()
     try:
-        return _run_locked(paths, declared, plans, sources, out_root, options, lock, say)
+        return _run_locked(paths, declared, plans, sources, out_root, options, lock, say, units)
     except OSError as exc:
         if exc.errno not in DISK_ERRNOS:
             raise
@@ -198,6 +205,7 @@ def _run_locked(
     options: RunOptions,
     lock: RunLock,
     say: Progress,
+    units: Any = None,
 ) -> RunResult:
     if lock.stale:
         say(f"removed a stale lock of a dead run: {json.dumps(lock.stale)}")
@@ -211,6 +219,15 @@ def _run_locked(
     jobs = [_job(d, params, partial, run_id, version, options, cache)
             for d, params in zip(declared, plans)]
     started = now()
+    per = None
+    if units is not None:  # one report per unit: batches of unit pages (cxlib.report.per_unit)
+        from cxlib.report import per_unit
+
+        min_n = int(units.attrs["min_n"])
+        jobs = per_unit.batches(jobs, units, options.per, options.jobs or available_cores())
+        per = per_unit.manifest_units(units, options.per, min_n, [d.name for d in declared])
+        say(f"--per {options.per}: {int((~units['small']).sum())} unit(s) rendered, "
+            f"{int(units['small'].sum())} below min_n {min_n}")
     workers = min(options.jobs or available_cores(), len(jobs))
     data = []
     for source in sources:
@@ -218,11 +235,16 @@ def _run_locked(
         data.append(check(source, partial, run_id))
         say(f"data profile: {data[-1].status} -> {data[-1].page}")
     if any(d.invalid for d in data):  # present invalid data: no notebook runs
-        results = [_not_run(job, started) for job in jobs]
+        results = [_not_run(part, started) for job in jobs for part in (job.parts or (job,))]
     else:
         say(f"run {run_id}: {len(jobs)} notebook(s), {workers} at a time -> {final}")
         outcomes = execute_all(jobs, workers, options.notebook_timeout, options.retries, say)
-        results = [_result(job, outcomes[job.name], final) for job in jobs]
+        results = [_result(job, outcomes[job.name], final) for job in jobs if not job.parts]
+        if per is not None:
+            from cxlib.report.worker import part_outcomes
+
+            results += [_result(part, got, final) for job in jobs if job.parts
+                        for part, got in part_outcomes(job, outcomes[job.name])]
     status = "ok" if all(r.ok for r in results) else "failed"
     previous = latest_run(out_root)  # the last good run, before this one
     changes = alerts.after_notebooks(
@@ -233,7 +255,8 @@ def _run_locked(
     result = RunResult(run_id, final, status, started, now(), results, stale_lock=lock.stale,
                        data=data, changes=changes)
     shutil.rmtree(partial / ".work", ignore_errors=True)
-    write_json_atomic(partial / "manifest.json", manifest(result, version, workers))
+    write_json_atomic(partial / "manifest.json",
+                      {**manifest(result, version, workers), **({"units": per} if per else {})})
     os.rename(partial, final)  # the run appears complete, in one step
     new_latest = run_id if result.ok else latest_run(out_root)
     doomed = runs_to_prune(out_root, options.keep, {new_latest, run_id}) if options.keep else []
@@ -399,6 +422,7 @@ def manifest(
                 "html": nb.html_path.name if nb.html_path else None,
                 "pdf": nb.pdf_path.name if nb.pdf_path else None,
                 "log": None if nb.status == "not_run" else f"logs/{nb.name}.log",
+                "unit": nb.parameters.get("unit") or None,
             }
             for nb in result.notebooks
         ],

@@ -33,8 +33,10 @@ def not_executed(nb: Any) -> list[int]:
     ]
 
 
-def execute(job: Job) -> Outcome:
-    """Run the notebook with papermill into ``job.work``; classify what happened."""
+def execute(job: Job, km: Any = None) -> Outcome:
+    """Run the notebook with papermill into ``job.work``; classify what happened.
+
+    ``km``: a running kernel's manager to run it in (a batch), else a kernel of its own."""
     import papermill
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
@@ -52,6 +54,7 @@ def execute(job: Job) -> Outcome:
             cwd=job.source.parent,
             execution_timeout=job.timeout,
             progress_bar=False,
+            **({"km": km} if km is not None else {}),
         )
     except PapermillExecutionError as exc:
         failure = "error"
@@ -117,6 +120,99 @@ def finish(job: Job, outcome: Outcome) -> Outcome:
     return outcome
 
 
+# --- a batch: one notebook for many units, in one kernel (cx report --per) ---------------------
+
+RESET = ("_ip = get_ipython()\n"
+         "_ip.input_transformers_cleanup[:] = [t for t in _ip.input_transformers_cleanup\n"
+         "    if getattr(t, '__module__', '').startswith('IPython')]\n"
+         "_ip.run_line_magic('reset', '-f')\n"
+         "import sys as _s\n"
+         "[getattr(m, '__warningregistry__', {}).clear() for m in list(_s.modules.values())]\n"
+         "get_ipython().execution_count = 1\n"
+         "del _s")
+"""Run between two units: an empty namespace, no input transformer a notebook installed
+(``cxlib.sections`` skips a notebook's later cells with one), warnings shown again, cells
+counted from 1; imported modules (and the data cached by ``cxlib.open_data``) stay, which
+is the point."""
+
+
+def run_batch(batch: Job) -> Outcome:
+    """Execute ``batch.parts`` in turn in one kernel, each part's outcome to its result
+    file. A part whose kernel died (or did not start) fails as such and the next part gets
+    a new kernel; a stopped batch (SIGTERM) stops after the part it was running. The
+    batch's own outcome: ok when every part is."""
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    started, t0 = now(), time.monotonic()
+    km = None
+    statuses = []
+    try:
+        for part in batch.parts:
+            if km is None:
+                km = AsyncKernelManager(kernel_name=part.kernel_name)
+            else:
+                _reset(km)
+            outcome = execute(part, km)
+            if outcome.failure in ("dead_kernel", "crash"):
+                run_sync(km.shutdown_kernel)(now=True)
+                km = None
+            done = finish(part, outcome)
+            _write_outcome(part, done)
+            statuses.append(done.ok)
+            if outcome.failure == "interrupted":
+                break
+    finally:
+        if km is not None:
+            run_sync(km.shutdown_kernel)(now=True)
+    out = Outcome("ok", started, now(), round(time.monotonic() - t0, 3))
+    bad = len(batch.parts) - sum(statuses)
+    return out.failed("error", f"{bad} of {len(batch.parts)} unit(s) failed") if bad else out
+
+
+def _reset(km: Any) -> None:
+    from jupyter_client import BlockingKernelClient
+
+    kc = BlockingKernelClient()
+    kc.load_connection_info(km.get_connection_info())
+    kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=60)
+        # as a user expression: evaluated directly, not through the input transformers a
+        # notebook may have installed (which would swallow a cell of code)
+        reply = kc.execute_interactive("", silent=True, timeout=60,
+                                       user_expressions={"reset": f"exec({RESET!r})"})
+        result = reply["content"].get("user_expressions", {}).get("reset", {})
+        if result.get("status") != "ok":
+            raise RuntimeError(f"the kernel could not be reset: {result.get('evalue')}")
+    finally:
+        kc.stop_channels()
+
+
+def part_outcomes(batch: Job, outcome: Outcome) -> list[tuple[Job, Outcome]]:
+    """Each part of a finished batch with its outcome: its result file, or (the batch was
+    stopped or crashed before it) the batch's failure, its page rendered from what is left."""
+    out = []
+    for part in batch.parts:
+        if not part.log.exists():  # the batch's worker log holds the part's
+            part.log.symlink_to(batch.log.name)
+        try:
+            got = Outcome.from_json(part.result.read_text(encoding="utf-8"))
+        except (OSError, ValueError, TypeError):
+            failed = Outcome("failed", outcome.started, now(), 0.0)
+            got = finish(part, replace(failed.failed(outcome.failure or "crash",
+                                                     outcome.error or "the batch stopped"),
+                                       limit_s=outcome.limit_s))
+        out.append((part, got))
+    return out
+
+
+def _write_outcome(job: Job, outcome: Outcome) -> None:
+    tmp = job.result.with_name(f".{job.result.name}.tmp")
+    tmp.write_text(outcome.to_json(), encoding="utf-8")
+    os.replace(tmp, job.result)
+
+
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt(f"signal {signum}")
 
@@ -126,12 +222,12 @@ def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     job = Job.from_json(Path(args[0]).read_text(encoding="utf-8"))
     signal.signal(signal.SIGTERM, _interrupt)
+    if job.parts:
+        _write_outcome(job, run_batch(job))
+        return 0
     outcome = execute(job)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)  # rendering is short; a kill now is a kill
-    outcome = finish(job, outcome)
-    tmp = job.result.with_name(f".{job.result.name}.tmp")
-    tmp.write_text(outcome.to_json(), encoding="utf-8")
-    os.replace(tmp, job.result)
+    _write_outcome(job, finish(job, outcome))
     return 0
 
 

@@ -11,6 +11,7 @@ import pandas as pd
 from ..checks import check_at_least
 from ._params import EMOTIONAL_ITEMS, ORGANISATIONS, RATIONAL_ITEMS, Params
 from ._simulate import CATALOGUE, CHANNELS, TOUCHPOINTS, draw_population, simulate_journey
+from ._stores import draw_stores
 from ._surveys import PLANTED_TEXT, make_responses
 
 __all__ = ["TABLES", "Company", "make_company"]
@@ -68,6 +69,7 @@ def make_company(n_customers: int = 20_000, seed: int = 0, params: Params | None
         "plan": pop.plan.astype(str),
         "segment": pop.segment.astype(str),
         "region": pop.region.astype(str),
+        "store": draw_stores(pop.region, seed),
         "churned": churned,
         "churn_date": _dates(p, np.where(churned, journey.churn_day, 0)).where(churned),
         "monthly_revenue": np.round(journey.monthly_spend),
