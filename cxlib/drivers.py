@@ -37,7 +37,7 @@ if TYPE_CHECKING:
     import plotly.graph_objects as go
 
 __all__ = ["key_drivers", "KeyDrivers", "relative_weights", "shapley_r2", "organisation_frame",
-           "METHODS"]
+           "organisation_drivers", "METHODS"]
 
 METHODS = ("relative_weights", "shapley")
 MAX_SHAPLEY_DRIVERS = 15
@@ -219,12 +219,21 @@ def _prepare(frame: pd.DataFrame, outcome: str, drivers: Sequence[str], missing:
     return data
 
 
+def _design_floor(p: int) -> int:
+    """The fewest answers per driver :func:`key_drivers` estimates from."""
+    return max(30, 5 * p)
+
+
+def _fewest_answers(data: pd.DataFrame, drivers: Sequence[str]) -> int:
+    return int(data[list(drivers)].notna().sum().min()) if len(data) else 0
+
+
 def _check_design(data: pd.DataFrame, outcome: str, drivers: Sequence[str]) -> None:
     p = len(drivers)
-    n_min = int(data[list(drivers)].notna().sum().min()) if len(data) else 0
-    if n_min < max(30, 5 * p):
+    n_min = _fewest_answers(data, drivers)
+    if n_min < _design_floor(p):
         raise ModelError(f"key_drivers: only {n_min} complete answers for {p} drivers; need at "
-                         f"least {max(30, 5 * p)}")
+                         f"least {_design_floor(p)}")
     sd = data[[outcome, *drivers]].std()
     flat = sd.index[(sd.fillna(0) == 0)].tolist()
     if flat:
@@ -367,3 +376,25 @@ def organisation_frame(responses: pd.DataFrame, score: str = "csat", outcome: st
         raise DataError("organisation_frame: no customer has both transactional and "
                         "relationship answers")
     return out.reset_index()
+
+
+def organisation_drivers(responses: pd.DataFrame, *, n_boot: int = 200, seed: int = 0,
+                         level: float = 0.95) -> tuple[KeyDrivers | None, str]:
+    """The organisations as key drivers of NPS (:func:`key_drivers` on
+    :func:`organisation_frame`, pairwise), or None with the reason when the answers are too
+    few to estimate them (a small store or region: callers then weigh organisations equally).
+    """
+    if responses.empty or not {"relationship"} <= set(responses.get("survey_type", ())) or \
+            responses.loc[responses["survey_type"] != "relationship"].empty:
+        return None, ("organisations weighed equally: organisation importance needs "
+                      "transactional and relationship answers of the same customers")
+    frame = organisation_frame(responses)
+    orgs = [c for c in frame.columns if c not in ("customer_id", "nps")]
+    data = frame[frame["nps"].notna()]
+    fewest = _fewest_answers(data, orgs)
+    if len(orgs) < 2 or fewest < _design_floor(len(orgs)):
+        return None, (f"organisations weighed equally: {fewest} customers rated the least-rated "
+                      f"of {len(orgs)} organisation(s) beside their NPS; importance needs at "
+                      f"least {_design_floor(len(orgs))} and two organisations")
+    return key_drivers(frame, "nps", orgs, missing="pairwise", n_boot=n_boot, seed=seed,
+                       level=level), ""

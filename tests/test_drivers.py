@@ -199,3 +199,24 @@ def test_logistic_weights_match_r_glm_solved_to_convergence():
     result = key_drivers(data, "case", drivers, n_boot=0)
     got = result.importance.set_index("driver")["importance"].reindex(drivers)
     np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=0, atol=1e-10)
+
+
+def test_organisation_drivers_small_unit_gives_reason_not_error():
+    """A store with few customers rating every organisation: no estimate, a reason (the
+    pain points then weigh organisations equally); the company: key_drivers' own result."""
+    import pandas as pd
+
+    from cxlib.drivers import key_drivers, organisation_drivers, organisation_frame
+
+    responses = pd.read_parquet("data/sample/responses.parquet")
+    full, why = organisation_drivers(responses, n_boot=20, seed=3)
+    assert why == "" and full is not None
+    frame = organisation_frame(responses)
+    orgs = [c for c in frame.columns if c not in ("customer_id", "nps")]
+    direct = key_drivers(frame, "nps", orgs, missing="pairwise", n_boot=20, seed=3)
+    pd.testing.assert_frame_equal(full.importance, direct.importance)
+    few = responses[responses["customer_id"].isin(responses["customer_id"].unique()[:40])]
+    none, why = organisation_drivers(few, n_boot=20, seed=3)
+    assert none is None and "weighed equally" in why and "need" in why
+    only_tr = responses[responses["survey_type"] != "relationship"]
+    assert organisation_drivers(only_tr)[0] is None
