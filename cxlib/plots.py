@@ -19,10 +19,10 @@ import plotly.graph_objects as go
 import plotly.io as pio
 from plotly.io._base_renderers import MimetypeRenderer
 
-__all__ = ["TEMPLATE", "MAX_COLUMNS", "style", "title_margin", "number_format", "format_number", "wrap_title", "log_ticks",
-           "place_labels", "labelled_range", "interval_bars", "importance_performance", "trend_band",
-           "score_distribution", "ranked_bars", "forest", "heatmap", "escape_label",
-           "escape_labels", "neutralise_markup", "sanitize_figure"]
+__all__ = ["TEMPLATE", "MAX_COLUMNS", "style", "title_margin", "number_format", "wrap_title",
+           "log_ticks", "place_labels", "labelled_range", "interval_bars",
+           "importance_performance", "trend_band", "score_distribution", "ranked_bars", "forest",
+           "heatmap", "escape_label", "escape_labels", "neutralise_markup", "sanitize_figure"]
 
 ALLOWED_TAGS = frozenset({"br", "b", "i", "em", "sup", "sub"})
 """Plotly text tags cxlib's own figures use; kept only when bare (no attributes)."""
@@ -183,11 +183,6 @@ def number_format(values: Any, digits: int = 3) -> str:
         return ",.0f"
     decimals = digits - 1 - int(np.floor(np.log10(a.max())))
     return f",.{int(np.clip(decimals, 0, MAX_DECIMALS))}f"
-
-
-def format_number(value: float, fmt: str | None = None) -> str:
-    """``value`` written with ``fmt`` (default :func:`number_format` of the value itself)."""
-    return format(float(value), fmt or number_format([value]))
 
 
 _LADDERS = ((1,), (1, 2, 5), (1, 1.5, 2, 3, 5, 7), (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 7, 8, 9))
