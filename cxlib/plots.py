@@ -280,20 +280,54 @@ def style(fig: go.Figure, **layout: Any) -> go.Figure:
         above = any(a.y is not None and a.y >= 0.99 and (a.yref or "").endswith(("paper", "domain"))
                     for a in fig.layout.annotations)  # subplot titles, line labels
         # plotly grows a multi-line title downwards from its anchor: lift it by its extra lines
-        lift = 10 + TITLE_LINE * (lines - 1) + (_ABOVE_PLOT if above else 0)
+        lift = 18 + TITLE_LINE * (lines - 1) + (_ABOVE_PLOT if above else 0)
         fig.update_layout(title=dict(text=text, x=0, xref="container", xanchor="left", y=1,
                                      yref="paper", yanchor="bottom", pad=dict(l=8, b=lift)),
                           margin_t=max(fig.layout.margin.t or 0, title_margin(lines, above)))
+    _wrap_axis_titles(fig)
+    _slant_long_categories(fig)
     for trace in fig.data:
         _default_hover(trace)
     _log_axes(fig)
     return fig
 
 
+def _slant_long_categories(fig: go.Figure) -> None:
+    """Category labels too long to stand side by side under a horizontal axis of
+    :data:`PLOT_AREA` slanted by 30 degrees (plotly does not turn multi-line labels or a
+    heatmap's, and turns others up to 90)."""
+    for trace in fig.data:
+        if trace.x is None or getattr(trace, "orientation", None) == "h":
+            continue
+        labels = [str(v) for v in dict.fromkeys(np.ravel(np.asarray(trace.x, dtype=object)))]
+        if not labels or np.asarray(trace.x).dtype.kind not in "OUS":
+            continue
+        longest = max(_visible(part) for v in labels for part in re.split(r"<br\s*/?>", v))
+        axis = fig.layout[(trace.xaxis or "x").replace("x", "xaxis", 1)]
+        if len(labels) * 7 * longest > PLOT_AREA[0] and axis.tickangle is None:
+            axis.tickangle = -30
+
+
+def _wrap_axis_titles(fig: go.Figure) -> None:
+    """Axis titles wrapped to their axis, so that they run neither past the plot into the
+    title nor past the figure's edge (about 8 px per character; a horizontal axis taken as
+    380 px, what is left beside long row labels in the narrowest figure)."""
+    layout = fig.layout
+    plot_height = (layout.height or 450) - (layout.margin.t or 60) - (layout.margin.b or 60)
+    for key in [k for k in layout.to_plotly_json() if k.startswith(("xaxis", "yaxis"))]:
+        axis = layout[key]
+        text = axis.title.text
+        if not text:
+            continue
+        span = (axis.domain[1] - axis.domain[0]) if axis.domain else 1.0
+        width = max(int((plot_height if key.startswith("y") else 380) * span / 8), 16)
+        axis.title.text = wrap_title(text, width)
+
+
 def title_margin(lines: int, above: bool = False) -> int:
     """Top margin (px) that holds a title of ``lines`` lines above the plot, and a row of
     subplot titles or line labels under it when ``above``."""
-    return 26 + TITLE_LINE * lines + (_ABOVE_PLOT if above else 0)
+    return 34 + TITLE_LINE * lines + (_ABOVE_PLOT if above else 0)
 
 
 def _default_hover(trace: Any) -> None:
@@ -375,18 +409,20 @@ def _log_axes(fig: go.Figure) -> None:
 
 MAX_COLUMNS = 8
 """Most categories drawn side by side; more are drawn as rows so their labels read across
-(plotly would turn them 90 degrees)."""
+(plotly would turn them, up to 90 degrees)."""
 
 
 def interval_bars(table: pd.DataFrame, x: str, y: str, low: str = "ci_low",
                   high: str = "ci_high", title: str = "", y_title: str | None = None,
                   flag: str | None = "small_sample") -> go.Figure:
     """Bars of ``y`` by ``x`` with asymmetric error bars from ``low``/``high``; more than
-    :data:`MAX_COLUMNS` categories as horizontal bars, the first row on top.
+    :data:`MAX_COLUMNS` categories, or labels too long to stand side by side in
+    :data:`PLOT_AREA`, as horizontal bars, the first row on top.
 
     Category labels carry each group's ``n``; rows where ``flag`` is true are drawn pale.
     """
-    across = len(table) > MAX_COLUMNS
+    longest = max((_visible(escape_label(v)) for v in table[x]), default=0)
+    across = len(table) > MAX_COLUMNS or len(table) * 7 * longest > PLOT_AREA[0]
     t = table.iloc[::-1] if across else table
     flagged = t[flag].astype(bool) if flag and flag in t else pd.Series(False, t.index)
     labels = t[x].map(escape_label)

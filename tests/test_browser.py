@@ -373,11 +373,11 @@ def test_sample_figures_read_at_their_size(
     for nb in sample_run.notebooks:
         if nb.html_path is None or nb.notebook_path is None:
             continue
+        url = nb.html_path.resolve().as_uri()
         context = browser.new_context(viewport={"width": width, "height": 900})
-        context.route("**/*", lambda r, url=nb.html_path.resolve().as_uri(): (
-            r.continue_() if r.request.url == url else r.abort()))
+        context.route("**/*", lambda r: r.continue_() if r.request.url == url else r.abort())
         page = context.new_page()
-        page.goto(nb.html_path.resolve().as_uri(), wait_until="load", timeout=60_000)
+        page.goto(url, wait_until="load", timeout=60_000)
         page.wait_for_function(
             "() => Array.from(document.querySelectorAll('div.plotly-graph-div'))"
             ".every(d => d.querySelector('svg.main-svg'))", timeout=30_000)
@@ -389,4 +389,4 @@ def test_sample_figures_read_at_their_size(
             problems += [f"{nb.name}: {p}" for c in cells for o in c.get("outputs", [])
                          if PLOTLY_MIME in (o.get("data") or {})
                          for p in figure_problems(go.Figure(o["data"][PLOTLY_MIME]))]
-    assert problems == []
+    assert problems == [], "\n".join(problems)

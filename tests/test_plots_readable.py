@@ -86,8 +86,10 @@ def test_more_than_eight_categories_are_drawn_as_rows_not_turned_labels():
     assert wide.data[0].orientation == "h"
     assert list(wide.data[0].y)[-1].startswith("term_0")  # the first row on top
     assert list(wide.data[0].x) == list(t["estimate"][::-1])
-    narrow = plots.interval_bars(t.head(plots.MAX_COLUMNS), x="term", y="estimate")
-    assert narrow.data[0].orientation == "v"
+    short = t.head(plots.MAX_COLUMNS).assign(term=list("abcdefgh"))
+    assert plots.interval_bars(short, x="term", y="estimate").data[0].orientation == "v"
+    long = t.head(3).assign(term=["acquisition_channel[tv_campaign]"] * 3)  # 3 x 32 characters
+    assert plots.interval_bars(long, x="term", y="estimate").data[0].orientation == "h"
 
 
 def test_forest_on_a_log_axis_with_ticks_that_fit():
