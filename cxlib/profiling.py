@@ -302,15 +302,15 @@ class DataProfile(Result):
         """Share of rows answered per column, by table (bars; labels escaped)."""
         import plotly.graph_objects as go
 
-        from .plots import TEMPLATE, escape_label
+        from .plots import escape_label, style
 
         c = self.columns.sort_values(["table", "answered_share"], ascending=[False, True])
         labels = [escape_label(f"{t}.{col}") for t, col in zip(c["table"], c["column"])]
         fig = go.Figure(go.Bar(x=100 * c["answered_share"], y=labels, orientation="h",
                                hovertemplate="%{y}: %{x:.1f}% answered<extra></extra>"))
-        fig.update_layout(template=TEMPLATE, showlegend=False, xaxis_title="rows answered (%)",
-                          title=escape_label(self.headline().split(". ")[-1]),
-                          height=max(300, 18 * len(c) + 120))
+        style(fig, showlegend=False, xaxis_title="rows answered (%)",
+              title=escape_label(self.headline().split(". ")[-1]),
+              height=max(300, 18 * len(c) + 120))
         return fig
 
     def to_html(self) -> str:

@@ -105,7 +105,7 @@ class Raking(Result):
         """Sample, target and weighted share of each category, in percent."""
         import plotly.graph_objects as go
 
-        from .plots import TEMPLATE, escape_label
+        from .plots import escape_label, style
 
         m = self.margins
         labels = [escape_label(f"{v}: {c}") for v, c in zip(m["variable"], m["category"])]
@@ -115,15 +115,15 @@ class Raking(Result):
                                   ("weighted_share", "weighted", "#e07b39")]:
             fig.add_trace(go.Bar(x=labels, y=100 * m[col], name=name, marker_color=colour,
                                  hovertemplate="%{x}: %{y:.1f}%<extra>" + name + "</extra>"))
-        fig.update_layout(template=TEMPLATE, barmode="group", title=title or self.headline(),
-                          yaxis_title="share of the total (%)", xaxis_title="")
+        style(fig, barmode="group", title=title or self.headline(),
+              yaxis_title="share of the total (%)", xaxis_title="")
         return fig
 
     def plot_weights(self, title: str | None = None) -> go.Figure:
         """Histogram of the weights relative to their mean."""
         import plotly.graph_objects as go
 
-        from .plots import TEMPLATE
+        from .plots import style
 
         rel = self.weights / self.weights.mean()
         fig = go.Figure(go.Histogram(x=rel, nbinsx=40, marker_color="#1f5fa8"))
@@ -131,9 +131,9 @@ class Raking(Result):
             for bound in self.trim:
                 if 0 < bound < math.inf:
                     fig.add_vline(x=bound, line_dash="dot", line_color="#c23b3b")
-        fig.update_layout(template=TEMPLATE, title=title or self.headline(),
-                          xaxis_title="weight / mean weight",
-                          yaxis_title=f"respondents (n={self.n:,})", showlegend=False)
+        style(fig, title=title or self.headline(),
+              xaxis_title="weight / mean weight",
+              yaxis_title=f"respondents (n={self.n:,})", showlegend=False)
         return fig
 
 

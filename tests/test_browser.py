@@ -428,3 +428,38 @@ def test_sample_pages_print_to_pdf(browser: Any, sample_run: RunResult) -> None:
     if shutil.which("fc-list"):  # Japanese prints with a real font, not empty boxes
         fonts = subprocess.run(["fc-list", ":lang=ja"], capture_output=True, text=True).stdout
         assert fonts.strip(), "no Japanese font: apt-get install fonts-noto-cjk (make browser)"
+
+
+@pytest.mark.parametrize("width", [800, 1280])
+def test_sample_figures_read_at_their_size(
+    browser: Any, sample_run: RunResult, width: int
+) -> None:
+    """Every figure of every sample page, drawn at a Lab-like and a wide window: the title
+    neither cut nor over the plot, tick labels apart and never turned 90 degrees for more
+    than 8 categories, point labels apart, axis titles inside; and, in the executed
+    notebooks, hover labels with formatted numbers (figure_checks)."""
+    import plotly.graph_objects as go
+
+    from figure_checks import LAYOUT_JS, figure_problems, layout_problems
+
+    problems: list[str] = []
+    for nb in sample_run.notebooks:
+        if nb.html_path is None or nb.notebook_path is None:
+            continue
+        url = nb.html_path.resolve().as_uri()
+        context = browser.new_context(viewport={"width": width, "height": 900})
+        context.route("**/*", lambda r: r.continue_() if r.request.url == url else r.abort())
+        page = context.new_page()
+        page.goto(url, wait_until="load", timeout=60_000)
+        page.wait_for_function(
+            "() => Array.from(document.querySelectorAll('div.plotly-graph-div'))"
+            ".every(d => d.querySelector('svg.main-svg'))", timeout=30_000)
+        problems += [f"{nb.name} at {width} px: {p}"
+                     for found in page.evaluate(LAYOUT_JS) for p in layout_problems(found)]
+        context.close()
+        if width == 800:  # the JSON is the same at every width
+            cells = nbformat.read(nb.notebook_path, as_version=4).cells
+            problems += [f"{nb.name}: {p}" for c in cells for o in c.get("outputs", [])
+                         if PLOTLY_MIME in (o.get("data") or {})
+                         for p in figure_problems(go.Figure(o["data"][PLOTLY_MIME]))]
+    assert problems == [], "\n".join(problems)

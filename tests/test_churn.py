@@ -111,10 +111,15 @@ def test_figures_and_tables_are_consistent():
     for fig in (res.plot(), res.plot_calibration(), res.plot_gains()):
         assert len(fig.data) >= 2
     assert "roc_auc" in res.summary()["metric"].tolist()
-    bars = res.plot_drivers(top=3).data[0]
+    drivers = res.plot_drivers(top=3)
+    points = drivers.data[0]  # a forest plot: points with interval whiskers on a log axis
     top = res.drivers.dropna(subset=["odds_ratio"]).head(3)
-    assert list(bars.y) == list(top["odds_ratio"][::-1])  # strongest at the top
-    assert list(bars.error_y.array) == pytest.approx(list((top["ci_high"] - top["odds_ratio"])[::-1]))
+    assert points.type == "scatter" and points.mode == "markers"
+    assert drivers.layout.xaxis.type == "log"
+    assert list(points.x) == list(top["odds_ratio"][::-1])  # strongest at the top
+    assert list(points.error_x.array) == pytest.approx(list((top["ci_high"] - top["odds_ratio"])[::-1]))
+    assert list(points.error_x.arrayminus) == pytest.approx(
+        list((top["odds_ratio"] - top["ci_low"])[::-1]))
 
 
 # -- bad input -------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ from sklearn.metrics import (average_precision_score, brier_score_loss, log_loss
                              roc_curve)
 
 from ..metrics import wilson_interval
-from ..plots import TEMPLATE
+from ..plots import style
 
 __all__ = ["calibration_table", "gains_table", "roc_figure", "calibration_figure", "gains_figure"]
 
@@ -113,9 +113,9 @@ def roc_figure(y: np.ndarray, p: np.ndarray, auc: float, low: float, high: float
     fig = go.Figure([go.Scatter(x=[0, 1], y=[0, 1], mode="lines", name="chance",
                                 line=dict(dash="dot", color="#8c8c8c")),
                      go.Scatter(x=fpr, y=tpr, mode="lines", name=label)])
-    fig.update_layout(template=TEMPLATE, xaxis_title="false-positive rate (stayers flagged)",
-                      yaxis_title="true-positive rate (churners caught)",
-                      title=f"Out-of-fold ROC: AUC {auc:.3f} [{low:.3f}, {high:.3f}]")
+    style(fig, xaxis_title="false-positive rate (stayers flagged)",
+          yaxis_title="true-positive rate (churners caught)",
+          title=f"Out-of-fold ROC: AUC {auc:.3f} [{low:.3f}, {high:.3f}]")
     return fig
 
 
@@ -130,10 +130,10 @@ def calibration_figure(table: pd.DataFrame) -> go.Figure:
                    error_y=dict(type="data", symmetric=False, array=t["ci_high"] - t["observed"],
                                 arrayminus=t["observed"] - t["ci_low"])),
     ])
-    fig.update_layout(template=TEMPLATE, title="Calibration: predicted vs observed churn by "
-                      "decile (out of fold, Wilson 95% CI)", xaxis_title="mean predicted",
-                      yaxis_title="observed churn rate", xaxis_tickformat=".0%",
-                      yaxis_tickformat=".0%")
+    style(fig, title="Calibration: predicted vs observed churn by "
+          "decile (out of fold, Wilson 95% CI)", xaxis_title="mean predicted",
+          yaxis_title="observed churn rate", xaxis_tickformat=".0%",
+          yaxis_tickformat=".0%")
     return fig
 
 
@@ -148,8 +148,8 @@ def gains_figure(table: pd.DataFrame) -> go.Figure:
         go.Scatter(x=t["decile"], y=t["cum_share_of_customers"], mode="lines",
                    name="random targeting", line=dict(dash="dot", color="#8c8c8c")),
     ])
-    fig.update_layout(template=TEMPLATE, title="Gains: churners caught when contacting the "
-                      "riskiest deciles first", xaxis_title="risk decile (1 = riskiest)",
-                      yaxis=dict(title="share of churners", tickformat=".0%"),
-                      yaxis2=dict(title="lift", overlaying="y", side="right", showgrid=False))
+    style(fig, title="Gains: churners caught when contacting the "
+          "riskiest deciles first", xaxis_title="risk decile (1 = riskiest)",
+          yaxis=dict(title="share of churners", tickformat=".0%"),
+          yaxis2=dict(title="lift", overlaying="y", side="right", showgrid=False))
     return fig

@@ -39,7 +39,7 @@ from .columns import _coerce_like, _Prep, binary_target, infer_columns
 from .evaluation import (_auc, _bootstrap_metrics, calibration_figure, calibration_table,
                          gains_figure, gains_table, roc_figure)
 from ..metrics import z_value
-from ..plots import interval_bars
+from ..plots import forest
 from ..results import Result, ci_text
 
 __all__ = ["fit", "ChurnModel", "binary_target", "infer_columns", "gains_table",
@@ -197,17 +197,18 @@ class ChurnModel(Result):
         return gains_figure(self.gains_table(bins))
 
     def plot_drivers(self, top: int = 12) -> go.Figure:
-        """The strongest drivers with 95% intervals: odds ratios (logistic) or permutation
-        importance as the drop in ROC-AUC (boosted)."""
+        """The strongest drivers as a forest plot with 95% intervals: odds ratios on a log axis
+        (logistic) or permutation importance as the drop in ROC-AUC (boosted)."""
         n = len(self.y)
         if self.model == "logistic":
-            shown = self.drivers.dropna(subset=["odds_ratio"]).head(top).iloc[::-1]
-            return interval_bars(shown.assign(n=n), x="term", y="odds_ratio",
-                                 title="Odds ratios of the strongest drivers (95% CI)",
-                                 y_title="odds ratio of churning in the horizon")
-        return interval_bars(self.drivers.head(top).assign(n=n), x="feature", y="importance",
-                             title="Permutation importance (drop in ROC-AUC, 95% CI)",
-                             y_title="drop in ROC-AUC")
+            shown = self.drivers.dropna(subset=["odds_ratio"]).head(top)
+            return forest(shown, "term", x="odds_ratio", reference=1.0, log=True,
+                          title=f"Odds ratios of the strongest drivers (95% CI; n = {n:,})",
+                          x_title="odds ratio of churning in the horizon (log scale; 1 = no "
+                                  "effect)")
+        return forest(self.drivers.head(top), "feature", x="importance",
+                      title=f"Permutation importance (drop in ROC-AUC, 95% CI; n = {n:,})",
+                      x_title="drop in ROC-AUC when the feature is shuffled")
 
 
 def _fit_one(model: str, X: pd.DataFrame, y: np.ndarray, kinds: dict[str, str], seed: int

@@ -22,7 +22,7 @@ import plotly.graph_objects as go
 
 from .. import survival as sv
 from ..errors import ModelError, SmallSampleWarning
-from ..plots import TEMPLATE
+from ..plots import style
 from ..results import Result, ci_text
 
 __all__ = ["first_year_churn", "expectation_gap_effect", "GapEffect", "GAP_GROUPS"]
@@ -104,7 +104,7 @@ class GapEffect(Result):
             fig = go.Figure()
             fig.add_annotation(text=f"not available: {self.reason}", showarrow=False,
                                x=0.5, y=0.5, xref="paper", yref="paper")
-            fig.update_layout(template=TEMPLATE, title="Expectation gap and first-year churn")
+            style(fig, title="Expectation gap and first-year churn")
             return fig
         best = self.by_answer.set_index("answer")["churned_share"]
         title = (f"Customers below expectations: {best.get(GAP_GROUPS[0], np.nan):.0%} gone by "

@@ -24,7 +24,7 @@ from scipy import stats
 
 from ..errors import DataError
 from ..schema import require_columns
-from ..plots import TEMPLATE
+from ..plots import style
 from ..metrics import z_value
 
 __all__ = ["revenue_at_risk", "customer_value", "contact_list", "revenue_at_risk_figure"]
@@ -149,6 +149,6 @@ def revenue_at_risk_figure(per_group: pd.DataFrame, by: str, currency: str = "JP
         error_y=dict(type="data", symmetric=False, array=t["pi_high"] - t["revenue_at_risk"],
                      arrayminus=t["revenue_at_risk"] - t["pi_low"], color="#333"),
         hovertemplate="%{x}: %{y:,.0f}<extra></extra>"))
-    fig.update_layout(template=TEMPLATE, title=title, yaxis_title=f"expected revenue at risk "
-                      f"({currency})", xaxis_title=by, showlegend=False)
+    style(fig, title=title, yaxis_title=f"expected revenue at risk "
+          f"({currency})", xaxis_title=by, showlegend=False)
     return fig

@@ -179,6 +179,7 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[pd.Data
         per_col = na.sum()
         per_col = per_col[per_col > 0].sort_values(ascending=False)
         detail = ", ".join(f"{c} {v:,}" for c, v in per_col.head(6).items())
+        words = ", ".join(f"{c} for {v:,} ({v / len(frame):.0%})" for c, v in per_col.items())
         if missing == "listwise":
             keep = ~na.any(axis=1)
             dropped = int((~keep).sum())
@@ -187,9 +188,11 @@ def _prepare(spec: ModelSpec, data: pd.DataFrame, missing: str) -> tuple[pd.Data
                           f"indicator values ({detail}); use missing='mean' to keep them",
                           StatisticalWarning, stacklevel=3)
         else:
-            warnings.warn("fit_pls: missing indicator values replaced by column means "
-                          f"(missing: {detail}); weights of sparse indicators shrink towards 0",
-                          StatisticalWarning, stacklevel=3)
+            warnings.warn(f"fit_pls: {len(per_col)} of {len(spec.indicators)} KPIs are missing "
+                          f"in some of the {len(frame):,} rows: {words}; missing values "
+                          "replaced by column means (each KPI's mean over the rows that have "
+                          "it), so a KPI missing often varies less and its weight shrinks "
+                          "towards 0", StatisticalWarning, stacklevel=3)
             frame = frame.fillna(frame.mean())
     for col in frame.columns:
         if frame[col].nunique() <= 1:

@@ -309,7 +309,7 @@ class WhatIfResult(Result):
         """Each quantity with its interval, one panel per quantity (units differ)."""
         from plotly.subplots import make_subplots
 
-        from ..plots import TEMPLATE
+        from ..plots import style
 
         t = self.table
         fig = make_subplots(rows=len(t), cols=1, vertical_spacing=0.5 / max(len(t), 1),
@@ -323,9 +323,8 @@ class WhatIfResult(Result):
                             row=i, col=1)
             fig.add_vline(x=0, line_color="#888", row=i, col=1)
             fig.update_yaxes(showticklabels=False, row=i, col=1)
-        fig.update_layout(template=TEMPLATE, showlegend=False, height=120 * len(t) + 120,
-                          title=self.headline().split(" (bootstrap")[0])
-        return fig
+        return style(fig, showlegend=False, height=120 * len(t) + 120,
+                     title=self.headline().split(" (bootstrap")[0])
 
 
 def _deltas(model: OutcomeModel, changes: Mapping[str, float], w_raw: np.ndarray,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..plots import TEMPLATE
+from ..plots import escape_labels, labelled_range, number_format, place_labels, style
 
 __all__ = ["path_diagram", "ipma_plot", "ranking_plot", "index_weights_plot",
            "index_comparison_plot"]
@@ -57,11 +57,11 @@ def path_diagram(result, title: str | None = None) -> go.Figure:
                                                                               width=2)),
                              hoverinfo="skip"))
     strongest = result.paths.loc[result.paths["estimate"].abs().idxmax()]
-    fig.update_layout(template=TEMPLATE, showlegend=False, height=420,
-                      title=title or (f"Strongest path: {strongest['from']} → {strongest['to']} "
-                                      f"({strongest['estimate']:.2f}); n = {result.n:,}"),
-                      xaxis=dict(visible=False, range=[min(xs) - 0.5, max(xs) + 0.5]),
-                      yaxis=dict(visible=False, range=[min(ys) - 0.8, max(ys) + 0.8]))
+    style(fig, showlegend=False, height=420,
+          title=title or (f"Strongest path: {strongest['from']} → {strongest['to']} "
+                          f"({strongest['estimate']:.2f}); n = {result.n:,}"),
+          xaxis=dict(visible=False, range=[min(xs) - 0.5, max(xs) + 0.5]),
+          yaxis=dict(visible=False, range=[min(ys) - 0.8, max(ys) + 0.8]))
     return fig
 
 
@@ -74,8 +74,8 @@ def index_weights_plot(shares: pd.DataFrame, title: str = "") -> go.Figure:
                                 arrayminus=d["share"] - d["share_low"], color="#333"))
     fig = go.Figure(go.Bar(x=d["share"], y=d["indicator"] + " (" + d["organisation"] + ")",
                            orientation="h", **err))
-    fig.update_layout(template=TEMPLATE, title=title, xaxis_title="share of the index (weight × SD, "
-                      "normalised; 95% bootstrap CI)", xaxis_tickformat=".0%", height=380)
+    style(fig, title=title, xaxis_title="share of the index (weight × SD, "
+          "normalised; 95% bootstrap CI)", xaxis_tickformat=".0%", height=380)
     return fig
 
 
@@ -87,14 +87,26 @@ def ipma_plot(table: pd.DataFrame, target: str, title: str = "") -> go.Figure:
                                 array=table["importance_high"] - table["importance"],
                                 arrayminus=table["importance"] - table["importance_low"],
                                 color="#999"))
-    fig = go.Figure(go.Scatter(x=table["importance"], y=table["performance"],
-                               mode="markers+text", text=table["indicator"],
-                               textposition="top center", marker=dict(size=12), **err))
+    t = table.reset_index(drop=True)
+    names = escape_labels(t["indicator"])
+    ranges = (labelled_range(t["importance"], *(
+        [t["importance_low"], t["importance_high"]] if "importance_low" in t else [])),
+        labelled_range(t["performance"]))
+    placed = place_labels(t["importance"], t["performance"], names, priority=t["importance"],
+                          ranges=ranges)
+    fig = go.Figure(go.Scatter(
+        x=t["importance"], y=t["performance"], mode="markers+text", customdata=names,
+        text=[n if p else "" for n, p in zip(names, placed)],
+        textposition=[p or "top center" for p in placed], marker=dict(size=12),
+        hovertemplate=f"%{{customdata}}: importance %{{x:{number_format(t['importance'])}}}, "
+                      f"performance %{{y:{number_format(t['performance'])}}}<extra></extra>",
+        **err))
     fig.add_vline(x=float(np.nanmean(table["importance"])), line_dash="dot", line_color="#888")
     fig.add_hline(y=float(np.nanmean(table["performance"])), line_dash="dot", line_color="#888")
-    fig.update_layout(template=TEMPLATE, title=title,
-                      xaxis_title=f"importance: total effect on {target} (points per point)",
-                      yaxis_title="performance (0-100)", height=450)
+    style(fig, title=title,
+          xaxis_title=f"importance: total effect on {target} (points per point)",
+          yaxis_title="performance (0-100)", height=450, xaxis_range=ranges[0],
+          yaxis_range=ranges[1])
     return fig
 
 
@@ -106,8 +118,8 @@ def ranking_plot(ranking: pd.DataFrame, currency: str = "JPY", title: str = "") 
         orientation="h",
         error_x=dict(type="data", symmetric=False, array=d["revenue_high"] - d["revenue_change"],
                      arrayminus=d["revenue_change"] - d["revenue_low"], color="#333")))
-    fig.update_layout(template=TEMPLATE, title=title, height=380,
-                      xaxis_title=f"change in annual revenue ({currency}, 95% bootstrap CI)")
+    style(fig, title=title, height=380,
+          xaxis_title=f"change in annual revenue ({currency}, 95% bootstrap CI)")
     return fig
 
 
@@ -119,6 +131,6 @@ def index_comparison_plot(table: pd.DataFrame, metric: str = "retention_auc",
         x=table[metric], y=table["candidate"], mode="markers", marker=dict(size=11),
         error_x=dict(type="data", symmetric=False, array=table[f"{metric}_high"] - table[metric],
                      arrayminus=table[metric] - table[f"{metric}_low"], color="#333")))
-    fig.update_layout(template=TEMPLATE, title=title, height=320,
-                      xaxis_title=f"{label.get(metric, metric)} (mean over folds, 95% CI)")
+    style(fig, title=title, height=320,
+          xaxis_title=f"{label.get(metric, metric)} (mean over folds, 95% CI)")
     return fig

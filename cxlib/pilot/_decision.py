@@ -20,7 +20,7 @@ import statsmodels.api as sm
 from scipy import stats
 
 from ..errors import DataError
-from ..plots import TEMPLATE
+from ..plots import style
 from ._did import DiDResult
 from ._kpis import kpi_observations
 from ..metrics import z_value
@@ -151,18 +151,21 @@ def rollout_value(tables: dict[str, pd.DataFrame], kpi: str, effect: float,
     if kpi not in model_spec.indicators:
         return retention_value(tables, kpi, before, customers=base, level=level)
     kpi_table = km.customer_kpis(tables, horizon_months=12)
-    with warnings.catch_warnings(record=True) as caught:  # said for the reader of a pilot
+    with warnings.catch_warnings(record=True) as caught:  # said again below, in context
         warnings.simplefilter("always")
         pls = km.fit_pls(model_spec, kpi_table, missing="mean", bootstrap=bootstrap, seed=seed,
                          level=level)
-    for w in caught:
-        text = str(w.message).removeprefix("fit_pls: ")
-        warnings.warn(f"the KPI model behind the roll-out value: {text}", w.category,
+        index = [b.name for b in model_spec.blocks if b.mode == "B"]
+        outcomes = km.link_outcomes(pls, kpi_table, retention="retained",
+                                    revenue="monthly_revenue", revenue_on=index,
+                                    controls=["plan", "segment"])
+        money = km.what_if(outcomes, {kpi: effect}, base_customers=base,
+                           level=level).revenue_total
+    for w in caught:  # raised where the analyst called rollout_value, saying what it is about
+        text = str(w.message).removeprefix("fit_pls: ").replace("rows", "customers")
+        warnings.warn(f"rollout_value: the money value of the roll-out comes from the KPI "
+                      f"model fitted on {len(kpi_table):,} customers; {text}", w.category,
                       stacklevel=2)
-    index = [b.name for b in model_spec.blocks if b.mode == "B"]
-    outcomes = km.link_outcomes(pls, kpi_table, retention="retained", revenue="monthly_revenue",
-                                revenue_on=index, controls=["plan", "segment"])
-    money = km.what_if(outcomes, {kpi: effect}, base_customers=base, level=level).revenue_total
     return ValuePerUnit.per_unit(money["estimate"], money["ci_low"], money["ci_high"],
                                  change=effect, level=level, n=base,
                                  source=f"KPI model what-if, {base:,} customers")
@@ -233,10 +236,10 @@ class Decision(Result):
         fig.add_vline(x=self.threshold, line_dash="dash", line_color="#3a9d5d",
                       annotation_text="threshold")
         fig.add_vline(x=0, line_color="#888")
-        fig.update_layout(template=TEMPLATE, showlegend=False, yaxis_title="density",
-                          title=f"{self.recommendation.capitalize()}: "
-                                f"P(effect > {self.threshold:g}) = {self.prob_above_threshold:.0%}",
-                          xaxis_title=f"pilot effect on {self.kpi} (normal approximation)")
+        style(fig, showlegend=False, yaxis_title="density",
+              title=f"{self.recommendation.capitalize()}: "
+                    f"P(effect > {self.threshold:g}) = {self.prob_above_threshold:.0%}",
+              xaxis_title=f"pilot effect on {self.kpi} (normal approximation)")
         return fig
 
 

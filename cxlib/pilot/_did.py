@@ -28,7 +28,7 @@ from scipy import sparse, stats
 
 from ..errors import DataError, ModelError, ParameterError, SmallSampleWarning, StatisticalWarning
 from ..intervals import z_value
-from ..plots import TEMPLATE
+from ..plots import number_format, style
 from ..results import Result, ci_text
 from ._groups import CONTROL, PILOT
 
@@ -109,15 +109,16 @@ class DiDResult(Result):
                 error_y=dict(type="data", symmetric=False, array=es["ci_high"] - es["estimate"],
                              arrayminus=es["estimate"] - es["ci_low"], color="#333"),
                 customdata=es[["n_pilot"]].to_numpy(),
-                hovertemplate="period %{x}: %{y:.3g} (pilot n=%{customdata[0]})<extra></extra>",
+                hovertemplate=f"period %{{x}}: %{{y:{number_format(es[['ci_low', 'ci_high']])}}} "
+                              "(pilot n=%{customdata[0]:,})<extra></extra>",
                 name="pilot - control"))
         fig.add_hline(y=0, line_color="#888")
         fig.add_vline(x=-0.5, line_dash="dot", line_color="#c23b3b",
                       annotation_text="pilot start")
         verdict = ("no sign of a pre-trend" if not self.pretrend_p < 0.05 else
                    "pre-trends differ: read the DiD with care")
-        fig.update_layout(
-            template=TEMPLATE, showlegend=False,
+        style(
+            fig, showlegend=False,
             title=f"{self.kpi}: effect {self.estimate:+.3g} [{self.ci_low:+.3g}, "
                   f"{self.ci_high:+.3g}]; {verdict} (p={self.pretrend_p:.2f})",
             xaxis_title=f"periods of {self.bin} {self.period}(s) since the pilot start "

@@ -11,7 +11,7 @@ import plotly.graph_objects as go
 
 from ..checks import check_between
 from ..errors import DataError, SmallSampleWarning
-from ..plots import TEMPLATE
+from ..plots import style
 from ..results import Result
 
 __all__ = ["define_groups", "assign_monitor_group", "match_controls", "balance", "Balance",
@@ -194,10 +194,10 @@ class Balance(Result):
         n_bad = int(t["imbalanced"].sum())
         title = ("Pilot and control are balanced on every covariate" if n_bad == 0 else
                  f"{n_bad} covariate level(s) differ by more than {self.limit} SD")
-        fig.update_layout(template=TEMPLATE, title=title, height=max(300, 22 * len(t) + 120),
-                          xaxis_title=f"standardised mean difference (pilot - control; "
-                                      f"n={self.n_pilot:,} vs {self.n_control:,})",
-                          yaxis_title="")
+        style(fig, title=title, height=max(300, 22 * len(t) + 120),
+              xaxis_title=f"standardised mean difference (pilot - control; "
+                          f"n={self.n_pilot:,} vs {self.n_control:,})",
+              yaxis_title="")
         return fig
 
 

@@ -18,7 +18,7 @@ import plotly.graph_objects as go
 from ..checks import check_option
 from ..engine import touchpoints as events
 from ..errors import DataError
-from ..plots import TEMPLATE
+from ..plots import number_format, style
 from ._did import DiDResult, did, month_index
 
 __all__ = ["KPIS", "kpi_observations", "difference_in_differences", "evaluate_pilot",
@@ -160,17 +160,19 @@ def effects_plot(results: list[DiDResult] | dict[str, DiDResult]) -> go.Figure:
                                         for r in items])
     for i, r in enumerate(items, start=1):
         clear = r.ci_low > 0 or r.ci_high < 0
+        fmt = number_format([r.estimate, r.ci_low, r.ci_high])
         fig.add_trace(go.Scatter(
             x=[r.estimate], y=[r.kpi], mode="markers", marker=dict(
                 size=11, color="#1f5fa8" if clear else "#8c8c8c"),
             error_x=dict(type="data", symmetric=False, array=[r.ci_high - r.estimate],
                          arrayminus=[r.estimate - r.ci_low], color="#333"),
-            hovertemplate=f"{r.kpi}: %{{x:.3g}} [{r.ci_low:.3g}, {r.ci_high:.3g}]<extra></extra>"),
+            hovertemplate=f"{r.kpi}: %{{x:{fmt}}} [{format(r.ci_low, fmt)}, "
+                          f"{format(r.ci_high, fmt)}]<extra></extra>"),
             row=i, col=1)
         fig.add_vline(x=0, line_color="#888", row=i, col=1)
         fig.update_yaxes(showticklabels=False, row=i, col=1)
     n_clear = sum(r.ci_low > 0 or r.ci_high < 0 for r in items)
-    fig.update_layout(template=TEMPLATE, showlegend=False, height=140 * len(items) + 120,
-                      title=f"{n_clear} of {len(items)} KPIs moved clearly "
-                            f"(interval excludes zero; {items[0].level:.0%} CI)")
+    style(fig, showlegend=False, height=140 * len(items) + 120,
+          title=f"{n_clear} of {len(items)} KPIs moved clearly "
+                f"(interval excludes zero; {items[0].level:.0%} CI)")
     return fig

@@ -22,7 +22,7 @@ from scipy import optimize, stats
 from ..checks import check_between
 from ..errors import DataError, ParameterError
 from ..metrics import z_value
-from ..plots import TEMPLATE
+from ..plots import TEMPLATE, escape_labels, style
 from ..results import Result, ci_text
 from ._randomised import _cluster_mean_var
 
@@ -171,10 +171,10 @@ class Baseline(Result):
                                hovertemplate="%{x}: %{y:.1f}%<extra></extra>"))
         lo, hi = self.nps_interval()
         ci = ci_text(lo, hi, self.level, "+.1f")
-        fig.update_layout(template=TEMPLATE, showlegend=False,
-                          title=f"Baseline NPS {self.nps:+.1f} ({ci}; n = {self.n_answers:,} "
-                                f"answers, {self.months} months)",
-                          yaxis_title="share of answers (%)", xaxis_title="")
+        style(fig, showlegend=False,
+              title=f"Baseline NPS {self.nps:+.1f} ({ci}; n = {self.n_answers:,} "
+                    f"answers, {self.months} months)",
+              yaxis_title="share of answers (%)", xaxis_title="")
         return fig
 
 
@@ -258,9 +258,53 @@ class PilotDesign(Result):
             fig.update_xaxes(title_text="customers in the pilot", type="log", row=1, col=j)
         fig.update_yaxes(title_text=f"minimum detectable effect (|MDE|, power {self.power:.0%})",
                          row=1, col=1)
-        fig.update_layout(template=TEMPLATE, title="Larger and longer pilots detect smaller "
-                                                   "effects", legend_title="duration")
-        return fig
+        return style(fig, title=self.finding(), legend_title="duration")
+
+    def trends(self) -> pd.DataFrame:
+        """Per KPI, how the |MDE| moves with pilot size (at each duration) and with duration
+        (at each size): ``"smaller"``, ``"larger"``, ``"unchanged"`` (within 1%) or ``"mixed"``."""
+        rows = []
+        for kpi, t in self.table.assign(mde=self.table["mde"].abs()).groupby("kpi", sort=False):
+            rows.append({"kpi": kpi,
+                         "larger_pilot": _direction(t, along="n_pilot", within="months"),
+                         "longer_pilot": _direction(t, along="months", within="n_pilot")})
+        return pd.DataFrame(rows)
+
+    def finding(self) -> str:
+        """What the figure shows, computed from :meth:`trends`: how the MDE moves with pilot
+        size and with duration, per KPI (longer pilots can raise the churn MDE: a share
+        churned over the duration)."""
+        t = self.trends()
+        parts = []
+        for column, what, varied in (("larger_pilot", "larger pilots", "n_pilot"),
+                                     ("longer_pilot", "longer pilots", "months")):
+            if self.table[varied].nunique() < 2:  # one size or one duration: nothing to say
+                continue
+            said = {d: t.loc[t[column] == d, "kpi"].tolist() for d in dict.fromkeys(t[column])}
+            if len(said) == 1:
+                parts.append(f"{what}: {next(iter(said))} MDE for every KPI")
+            else:
+                parts.append(f"{what}: " + ", ".join(
+                    f"{d} {'MDE ' if i == 0 else ''}for {', '.join(escape_labels(k))}"
+                    for i, (d, k) in enumerate(said.items())))
+        sentence = "; ".join(parts) or "Minimum detectable effect of the design"
+        return sentence[0].upper() + sentence[1:]
+
+
+def _direction(table: pd.DataFrame, along: str, within: str) -> str:
+    """How ``mde`` moves as ``along`` grows, over every group of ``within`` (1% tolerance)."""
+    steps: list[float] = []
+    for _, g in table.sort_values(along).groupby(within):
+        m = g["mde"].to_numpy(dtype=float)
+        steps += list(np.diff(m) / np.maximum(np.abs(m[:-1]), 1e-12))
+    change = np.array(steps)
+    if change.size == 0 or np.all(np.abs(change) <= 0.01):
+        return "unchanged"
+    if np.all(change <= 0.01):
+        return "smaller"
+    if np.all(change >= -0.01):
+        return "larger"
+    return "mixed"
 
 
 def pilot_design(base: Baseline, pilot_sizes: list[int] | tuple[int, ...],

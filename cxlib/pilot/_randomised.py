@@ -18,7 +18,7 @@ import pandas as pd
 import plotly.graph_objects as go
 
 from ..errors import DataError, SmallSampleWarning
-from ..plots import TEMPLATE
+from ..plots import style
 from ._groups import CONTROL, PILOT
 from ..metrics import z_value
 from ..results import Result, ci_text
@@ -97,9 +97,9 @@ class CupedResult(Result):
         fig = go.Figure(go.Scatter(x=t["est"], y=t["method"], mode="markers",
                                    error_x=dict(type="data", array=z * t["se"], color="#333")))
         fig.add_vline(x=0, line_color="#888")
-        fig.update_layout(template=TEMPLATE, title=f"CUPED narrows the interval by "
-                          f"{1 - self.se / self.raw_se:.0%}", xaxis_title=f"pilot - control "
-                          f"({self.level:.0%} CI)")
+        style(fig, title=f"CUPED narrows the interval by "
+              f"{1 - self.se / self.raw_se:.0%}", xaxis_title=f"pilot - control "
+              f"({self.level:.0%} CI)")
         return fig
 
 
@@ -225,10 +225,10 @@ class RandomisationResult(Result):
         fig = go.Figure(go.Histogram(x=self.null, nbinsx=40, marker_color="#8c8c8c",
                                      name="re-assigned"))
         fig.add_vline(x=self.observed, line_color="#c23b3b", annotation_text="observed")
-        fig.update_layout(template=TEMPLATE, showlegend=False,
-                          title=f"Observed difference vs {self.n_permutations:,} random "
-                                f"re-assignments: p = {self.p_value:.3f}",
-                          xaxis_title="pilot - control difference", yaxis_title="re-assignments")
+        style(fig, showlegend=False,
+              title=f"Observed difference vs {self.n_permutations:,} random "
+                    f"re-assignments: p = {self.p_value:.3f}",
+              xaxis_title="pilot - control difference", yaxis_title="re-assignments")
         return fig
 
 

@@ -20,7 +20,7 @@ from statsmodels.tools.sm_exceptions import ConvergenceWarning as SmConvergenceW
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from ..errors import DataError, ModelError, SmallSampleWarning, StatisticalWarning
-from ..plots import TEMPLATE
+from ..plots import style
 from ._segmenter import DISSATISFIED, EMOTIONALLY_SATISFIED, RATIONALLY_ONLY
 from ..metrics import z_value
 from ..results import Result, ci_text
@@ -116,10 +116,10 @@ class ChurnTest(Result):
                          arrayminus=t["ratio"] - t["ci_low"], color="#333"),
             hovertemplate="%{y}: %{x:.2f}<extra></extra>"))
         fig.add_vline(x=1, line_dash="dash", line_color="#888")
-        fig.update_layout(template=TEMPLATE, xaxis_type="log", showlegend=False,
-                          title=title or f"{self.finding()} ({self.level:.0%} CI)",
-                          xaxis_title="odds ratio / hazard ratio (log scale; 1 = no difference)",
-                          margin=dict(l=20), yaxis_automargin=True)
+        style(fig, xaxis_type="log", showlegend=False,
+              title=title or f"{self.finding()} ({self.level:.0%} CI)",
+              xaxis_title="odds ratio / hazard ratio (log scale; 1 = no difference)",
+              margin=dict(l=20), yaxis_automargin=True)
         return fig
 
 

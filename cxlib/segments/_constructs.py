@@ -15,7 +15,7 @@ from threadpoolctl import threadpool_limits
 from .. import measurement as ms
 from ..checks import check_option, row_numbers, rows_text
 from ..errors import ConvergenceWarning, DataError
-from ..plots import TEMPLATE
+from ..plots import style
 from ..results import Result, ci_text
 from ..schema import as_numbers
 from ..vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
@@ -183,12 +183,12 @@ class DiscriminantValidity(Result):
                                hovertemplate="%{x}: HTMT %{y:.2f}<extra></extra>"))
         fig.add_hline(y=self.threshold, line_dash="dash", line_color="#888")
         n_bad = int((~t["htmt_ok"]).sum())
-        fig.update_layout(template=TEMPLATE, showlegend=False, yaxis_range=[0, 1.05],
-                          title=title or (f"Every pair of constructs is distinct (HTMT below "
-                                          f"{self.threshold}; n = {self.n:,})" if n_bad == 0 else
-                                          f"{n_bad} pair(s) at or above HTMT {self.threshold}"),
-                          xaxis_title="pair of constructs",
-                          yaxis_title="heterotrait-monotrait ratio (HTMT)")
+        style(fig, showlegend=False, yaxis_range=[0, 1.05],
+              title=title or (f"Every pair of constructs is distinct (HTMT below "
+                              f"{self.threshold}; n = {self.n:,})" if n_bad == 0 else
+                              f"{n_bad} pair(s) at or above HTMT {self.threshold}"),
+              xaxis_title="pair of constructs",
+              yaxis_title="heterotrait-monotrait ratio (HTMT)")
         return fig
 
 

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
-from ..plots import TEMPLATE, heatmap
+from ..plots import heatmap, style
 from ._segmenter import SEGMENTS, SatisfactionSegmenter
 
 COLOURS = {"emotionally_satisfied": "#3a9d5d", "rationally_only": "#e07b39",
@@ -61,10 +61,10 @@ def satisfaction_plane(panel: pd.DataFrame, segmenter: SatisfactionSegmenter,
         fig.add_shape(type="line", x0=x, x1=x, y0=lo_y, y1=s.emotional_low, line=line)
     note = "rule boundaries" + (" (segments shown: mixture profiles)" if s.method == "mixture"
                                 else "")
-    fig.update_layout(template=TEMPLATE, title=title or "Rational vs emotional satisfaction",
-                      xaxis_title="rational satisfaction (score, SD units)",
-                      yaxis_title="emotional attachment (score, SD units)",
-                      legend_title_text=note)
+    style(fig, title=title or "Rational vs emotional satisfaction",
+          xaxis_title="rational satisfaction (score, SD units)",
+          yaxis_title="emotional attachment (score, SD units)",
+          legend_title_text=note)
     return fig
 
 
@@ -80,9 +80,9 @@ def movement_figure(movement: pd.DataFrame, title: str = "") -> go.Figure:
     fig = go.Figure(go.Heatmap(z=share.to_numpy(), x=order, y=order, text=text,
                                texttemplate="%{text}", colorscale="Blues", zmin=0, zmax=1,
                                colorbar=dict(title="share of row", tickformat=".0%")))
-    fig.update_layout(template=TEMPLATE, title=title or "Segment movement between survey waves",
-                      xaxis_title="segment at the next wave", yaxis_title="segment at a wave",
-                      yaxis_autorange="reversed")
+    style(fig, title=title or "Segment movement between survey waves",
+          xaxis_title="segment at the next wave", yaxis_title="segment at a wave",
+          yaxis_autorange="reversed")
     return fig
 
 
@@ -98,9 +98,9 @@ def reliability_figure(table: pd.DataFrame, title: str = "") -> go.Figure:
                              error_y=dict(type="data", symmetric=False, array=hi - table[stat],
                                           arrayminus=table[stat] - lo, color="#333")))
     fig.add_hline(y=0.7, line_dash="dash", line_color="#888")
-    fig.update_layout(template=TEMPLATE, barmode="group", yaxis_range=[0, 1],
-                      title=title or "Reliability per construct",
-                      yaxis_title="reliability (0-1; 95% CI)", xaxis_title="construct")
+    style(fig, barmode="group", yaxis_range=[0, 1],
+          title=title or "Reliability per construct",
+          yaxis_title="reliability (0-1; 95% CI)", xaxis_title="construct")
     return fig
 
 

@@ -19,7 +19,7 @@ from statsmodels.duration.survfunc import SurvfuncRight, survdiff
 from ..checks import check_option, row_numbers, rows_text
 from ..errors import DataError, ModelError, SmallSampleWarning
 from ..metrics import wilson_interval, z_value
-from ..plots import TEMPLATE
+from ..plots import TEMPLATE, style
 from ..results import Result, ci_text, p_text
 
 __all__ = ["durations", "kaplan_meier", "survival_at", "logrank", "survival_figure",
@@ -302,7 +302,7 @@ def survival_figure(km_table: pd.DataFrame, by: str | None = None, title: str = 
                                  line=dict(color=colour, width=2), name=label,
                                  legendgroup=str(key),
                                  hovertemplate=f"{key}: %{{y:.1%}} at %{{x:.1f}}<extra></extra>"))
-    fig.update_layout(template=TEMPLATE, title=title, xaxis_title=unit,
-                      yaxis_title="share still customers", yaxis_tickformat=".0%",
-                      yaxis_range=[0, 1.02])
+    style(fig, title=title, xaxis_title=unit,
+          yaxis_title="share still customers", yaxis_tickformat=".0%",
+          yaxis_range=[0, 1.02])
     return fig

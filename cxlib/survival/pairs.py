@@ -172,13 +172,13 @@ class Concordance(Result):
 
     def plot(self) -> go.Figure:
         """Comparable pairs by kind (concordant, discordant, tied on the score)."""
-        from ..plots import TEMPLATE
+        from ..plots import style
 
         kinds = ["concordant", "discordant", "tied_x"]
         fig = go.Figure(go.Bar(x=[k.replace("_", " ") for k in kinds],
                                y=[self.counts[k] for k in kinds]))
-        return fig.update_layout(template=TEMPLATE, title=self.headline()[:90],
-                                 yaxis_title="pairs of customers")
+        return style(fig, title=self.headline()[:90],
+                     yaxis_title="pairs of customers")
 
 
 def concordance(frame: pd.DataFrame, score: str, duration: str = "duration",

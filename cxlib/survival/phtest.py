@@ -197,7 +197,7 @@ class PHTest(Result):
         """Scaled Schoenfeld residuals (beta(t)) of one design column against g(t), with a
         running mean; a flat line means a constant hazard ratio. Default: the column whose
         term has the smallest p."""
-        from ..plots import TEMPLATE
+        from ..plots import style
 
         cols = list(self.residuals.columns)
         if column is None:
@@ -213,9 +213,9 @@ class PHTest(Result):
         fig = go.Figure([go.Scatter(x=x, y=y, mode="markers", name="scaled residual",
                                     marker=dict(size=4, opacity=0.5)),
                          go.Scatter(x=x, y=smooth, mode="lines", name="running mean")])
-        return fig.update_layout(template=TEMPLATE, title=f"beta(t) of {column}",
-                                 xaxis_title=TRANSFORMS[self.transform],
-                                 yaxis_title="coefficient (log hazard ratio)")
+        return style(fig, title=f"beta(t) of {column}",
+                     xaxis_title=TRANSFORMS[self.transform],
+                     yaxis_title="coefficient (log hazard ratio)")
 
 
 def proportional_hazards(fit, transform: str = "km", terms: bool = True) -> PHTest:

@@ -81,7 +81,7 @@ class ActionList(Result):
 
     def plot(self, title: str | None = None) -> go.Figure:
         """Requests by kind, customers known and unknown."""
-        from ..plots import TEMPLATE, escape_label
+        from ..plots import escape_label, style
 
         t = self.table.assign(known=self.table["revenue_at_risk"].notna())
         fig = go.Figure()
@@ -89,9 +89,9 @@ class ActionList(Result):
             counts = t[t["known"] == known]["request"].value_counts().reindex(REQUESTS,
                                                                              fill_value=0)
             fig.add_trace(go.Bar(x=list(counts.index), y=counts.to_numpy(), name=name))
-        fig.update_layout(template=TEMPLATE, barmode="stack",
-                          title=escape_label(title or "Comments that ask for action"),
-                          yaxis_title="comments", xaxis_title="request")
+        style(fig, barmode="stack",
+              title=escape_label(title or "Comments that ask for action"),
+              yaxis_title="comments", xaxis_title="request")
         return fig
 
     def to_csv(self, path: str | Path) -> Path:

@@ -96,7 +96,7 @@ class TopicImpact(Result):
 
     def plot(self, title: str | None = None) -> go.Figure:
         """Frequency x impact: how often a topic comes up and how NPS differs when it does."""
-        from ..plots import TEMPLATE, escape_label
+        from ..plots import TEMPLATE, escape_label, style
 
         t = self.table.dropna(subset=["impact"])
         labels = [escape_label(v) for v in t["label"]]
@@ -110,10 +110,10 @@ class TopicImpact(Result):
             hovertemplate="%{customdata[0]}: %{y:+.1f} points, %{x:.1f}% of comments "
                           "(n=%{customdata[1]})<extra></extra>"))
         fig.add_hline(y=0, line_dash="dash", line_color="#888")
-        fig.update_layout(template=TEMPLATE, title=escape_label(title or self.headline()),
-                          xaxis_title="share of comments mentioning the topic (%)",
-                          yaxis_title=f"{self.score.upper()} with minus without (points, "
-                                      f"{self.level:.0%} bootstrap CI)", showlegend=False)
+        style(fig, title=escape_label(title or self.headline()),
+              xaxis_title="share of comments mentioning the topic (%)",
+              yaxis_title=f"{self.score.upper()} with minus without (points, "
+                          f"{self.level:.0%} bootstrap CI)", showlegend=False)
         return fig
 
     def plot_churn(self, title: str | None = None) -> go.Figure:
@@ -265,7 +265,7 @@ class TopicTrend(Result):
 
     def plot(self, title: str | None = None) -> go.Figure:
         """Each topic's share of comments by period, with its sampling-error band."""
-        from ..plots import TEMPLATE, escape_label
+        from ..plots import TEMPLATE, escape_label, style
 
         fig = go.Figure()
         emerging = set(self.tests.loc[self.tests["emerging"], "topic"])
@@ -283,9 +283,9 @@ class TopicTrend(Result):
                                      legendgroup=str(i), customdata=g[["n"]].to_numpy(),
                                      hovertemplate=label + ": %{y:.1f}% (n=%{customdata[0]})"
                                                            "<extra></extra>"))
-        fig.update_layout(template=TEMPLATE, title=escape_label(title or self.headline()),
-                          yaxis_title=f"share of comments (%, {self.level:.0%} Wilson band)",
-                          xaxis_title="")
+        style(fig, title=escape_label(title or self.headline()),
+              yaxis_title=f"share of comments (%, {self.level:.0%} Wilson band)",
+              xaxis_title="")
         return fig
 
 

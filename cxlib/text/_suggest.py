@@ -53,16 +53,16 @@ class TopicSuggestions(Result):
 
     def plot(self, title: str | None = None) -> go.Figure:
         """Comments per suggested theme, labelled by its top terms."""
-        from ..plots import TEMPLATE, escape_label, escape_labels
+        from ..plots import escape_label, escape_labels, style
 
         t = self.themes.iloc[::-1]
         labels = escape_labels(t["terms"])
         fig = go.Figure(go.Bar(x=t["n"], y=labels, orientation="h",
                                hovertemplate="%{y}: %{x} comments<extra></extra>"))
-        fig.update_layout(template=TEMPLATE, title=escape_label(title or "Themes the codebook "
-                                                               "misses"),
-                          xaxis_title="comments (strongest theme)", yaxis_title="",
-                          height=max(300, 32 * len(t) + 140))
+        style(fig, title=escape_label(title or "Themes the codebook "
+                                                   "misses"),
+              xaxis_title="comments (strongest theme)", yaxis_title="",
+              height=max(300, 32 * len(t) + 140))
         return fig
 
 
