@@ -21,18 +21,17 @@ __all__ = ["install", "plain_warning", "dataframe_html", "use_labels", "LABELS"]
 
 #: Column -> value -> display name, used for every table shown (:func:`use_labels`).
 LABELS: dict[str, dict[str, str]] = {}
-_COLUMNS = {"organisations": ("organisation",), "touchpoints": ("touchpoint",),
-            "phases": ("journey_phase",)}
 
 
 def use_labels(labels: Mapping[str, Mapping[str, str]]) -> None:
     """Show table values with these display names (a description's ``labels``: organisations,
     touchpoints, phases -> {value: name}); replaces what an earlier dataset set."""
+    from cxlib.dataset import LABELLED_COLUMNS  # the columns Dataset.relabel renames too
+
     LABELS.clear()
-    for kind, names in labels.items():
-        for column in _COLUMNS.get(kind, ()):
-            if names:
-                LABELS[column] = {str(k): str(v) for k, v in names.items()}
+    for column, kind in LABELLED_COLUMNS.items():
+        if labels.get(kind):
+            LABELS[column] = {str(k): str(v) for k, v in labels[kind].items()}
 
 
 def plain_warning(message: Any, category: type[Warning], filename: str, lineno: int,

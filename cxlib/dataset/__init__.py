@@ -19,7 +19,7 @@ from pathlib import Path
 import pandas as pd
 
 from ._description import (
-    DESCRIPTION_FILE, TABLES, CesScore, CsatScore, Dataset, Item, Join, Labels, NpsScore,
+    DESCRIPTION_FILE, LABELLED_COLUMNS, TABLES, CesScore, CsatScore, Dataset, Item, Join, Labels, NpsScore,
     RatingScore, Scores, TableSource, Tables, Weights, load_description, parse_description,
     sample_items,
 )
@@ -30,7 +30,7 @@ __all__ = ["Dataset", "load_description", "parse_description", "open_dataset",
            "init_description", "write_description", "inspect_folder", "resolve_sources",
            "load_tables", "DESCRIPTION_FILE", "TABLES", "TableSource", "Tables", "Scores",
            "NpsScore", "CsatScore", "CesScore", "RatingScore", "Item", "Join", "Labels",
-           "sample_items", "Weights"]
+           "sample_items", "Weights", "LABELLED_COLUMNS"]
 
 
 def open_dataset(path: Path | str | Dataset | None = None) -> dict[str, pd.DataFrame]:
