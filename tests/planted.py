@@ -38,3 +38,22 @@ def shifted_copy(sample: Path, folder: Path, region: str = SHIFT_REGION,
     changed, _ = shifted_responses(responses, customers, region, share)
     changed.to_parquet(folder / "responses.parquet", index=False)
     return folder
+
+
+def planted_topic(responses: pd.DataFrame, topic: str, share: float = 0.15,
+                  seed: int = 7) -> tuple[pd.DataFrame, np.ndarray]:
+    """``responses`` whose comments in the latest month are, for ``share`` of those not
+    coded ``topic`` (shipped codebook), replaced by copies of that month's ``topic``
+    comments (scores untouched); and the rows changed."""
+    from cxlib.text import default_codebook
+
+    out = responses.copy()
+    month = out["response_date"].dt.to_period("M")
+    latest = (month == month.max()).to_numpy() & out["verbatim"].notna().to_numpy()
+    coded = default_codebook().code(out["verbatim"].where(latest))[topic].to_numpy()
+    rng = np.random.default_rng(seed)
+    others = np.flatnonzero(latest & ~coded)
+    moved = rng.choice(others, int(share * len(others)), replace=False)
+    copies = out["verbatim"].to_numpy()[rng.choice(np.flatnonzero(coded), len(moved))]
+    out.loc[out.index[moved], "verbatim"] = copies
+    return out, moved

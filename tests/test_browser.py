@@ -34,6 +34,7 @@ import pytest
 
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
+from cxlib.changes import metric_notebooks
 from cxlib.report import RunResult, available_cores, render, run_report
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,6 +91,9 @@ INSPECT = """
     }),
     tocCount: toc.length,
     summary: Array.from(document.querySelectorAll("#cx-summary li")).map(li => li.innerText),
+    changes: Array.from(document.querySelectorAll("#cx-changes")).map(el => el.innerText),
+    changesMarkup: Array.from(document.querySelectorAll(
+      "#cx-changes script, #cx-changes img, #cx-changes b, #cx-changes a[href^='http']")).length,
   };
 }
 """
@@ -321,6 +325,38 @@ def test_index_page_is_clean(browser: Any, planted_run: RunResult) -> None:
     assert "planted" in check.found["text"]
 
 
+HOSTILE_UNIT = '<script>alert("unit")</script><img src=x onerror="alert(2)"> 店舗<b>B</b>'
+
+
+def test_the_what_changed_panels_are_text(browser: Any, planted_run: RunResult,
+                                          tmp_path: Path) -> None:
+    """A flagged change of a unit whose label is a payload: the index's panel and a
+    report's panel show it as text, and nothing of it runs."""
+    from cxlib.report import alerts
+    from cxlib.report.panel import change_text
+
+    row = {"metric": "nps", "metric_label": "NPS", "unit_column": "store", "unit": HOSTILE_UNIT,
+           "comparison": "last run r1", "period_before": "2025-11", "before": -3.0,
+           "after": 20.0, "difference": 23.0, "ci_low": 9.0, "ci_high": 37.0,
+           "n_before": 200, "n_after": 210, "n_eff_before": 190.2, "n_eff_after": 201.7,
+           "q_value": 0.0004, "scale": "points", "level": 0.95}
+    changes = {"status": "ok", "period": "2025-12", "tests": 40, "comparisons": ["last run r1"],
+               "flagged": [row], "alerts": alerts.ALERTS, "notes": [HOSTILE_UNIT], "alpha": 0.05}
+    index = tmp_path / "index.html"
+    index.write_text(render.index_html([{"run_id": "r2", "status": "ok", "changes": changes}],
+                                       latest="r2"), encoding="utf-8")
+    page = tmp_path / "01_planted.html"
+    shutil.copy(_page(planted_run, "01_planted"), page)
+    assert alerts.mark_pages({"01_planted": page}, changes) == ["01_planted"]
+    for path in (index, page):
+        check = open_page(browser, path)
+        assert_clean(check)
+        (panel,) = check.found["changes"]
+        assert HOSTILE_UNIT in panel and change_text(row) in panel, panel
+        assert "effective 190 / 202" in panel
+        assert check.found["changesMarkup"] == 0 and check.requests == []
+
+
 # --- the notebooks of the project, on the sample data ---------------------------------------------
 
 
@@ -357,10 +393,30 @@ def test_sample_report_page_in_the_browser(
     assert check.found["summary"] == headlines[:render.MAX_HEADLINES]  # the summary box
     if notebook in SUMMARISED:
         assert 3 <= len(check.found["summary"]) <= 5, check.found["summary"]
+    flagged = (sample_run.changes or {}).get("flagged", [])
+    shown = [a for a in flagged if notebook[:2] in metric_notebooks(a["metric"])]
+    assert len(check.found["changes"]) == (1 if shown else 0)  # the panel, where it belongs
+    for a in shown:
+        assert a["metric_label"] in check.found["changes"][0]
     for verbatim in planted_verbatims():  # a planted verbatim on the page is text, not markup
         marker = verbatim.split("> ", 1)[-1]  # the Japanese words after the tag
         if marker in check.found["text"]:
             assert check.alerts == []
+
+
+def test_the_sample_index_says_what_changed(browser: Any, sample_run: RunResult) -> None:
+    """The sample's own change (its emerging comment topic, truth.json) in the index's
+    panel; it is flagged against the same month last year, the first run has no last run."""
+    truth = json.loads((ROOT / "data" / "sample" / "truth.json").read_text(encoding="utf-8"))
+    topic = truth["comments"]["emerging"]["topic"]
+    check = open_page(browser, sample_run.run_dir.parent / "index.html")
+    assert_clean(check)
+    (panel,) = check.found["changes"]
+    flagged = sample_run.changes["flagged"]
+    assert [(a["metric"], a["comparison"]) for a in flagged] == [
+        (f"topic:{topic}", "same month last year")]
+    assert flagged[0]["metric_label"] in panel and "whole company" in panel
+    assert "06" in {p[:2] for p in sample_run.changes["pages"]}
 
 
 def test_sample_run_succeeded(sample_run: RunResult) -> None:

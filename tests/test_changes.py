@@ -7,16 +7,18 @@ rate over many null units.
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
 from bs4 import BeautifulSoup
-from planted import SHIFT_REGION, shifted_responses
+from planted import SHIFT_REGION, planted_topic, shifted_responses
 from statsmodels.stats.multitest import multipletests
 
-from cxlib import changes, metrics
+from cxlib import changes, metrics, text
 from cxlib.dataset import Dataset
-from cxlib.errors import ParameterError
+from cxlib.errors import DataError, ParameterError
 from cxlib.report.panel import changes_panel, page_panel
 
 
@@ -41,30 +43,77 @@ def test_bh_qvalues_match_statsmodels():
     assert changes.bh_qvalues([]).size == 0
 
 
-def test_survey_headlines_match_cxlib_metrics(sample):
+@pytest.mark.parametrize("weight", ["weight", None])
+def test_survey_headlines_match_cxlib_metrics(sample, weight):
     responses, customers = sample
-    h = changes.headlines(responses, customers, dataset=Dataset.default())
+    h = changes.headlines(responses, customers, dataset=Dataset.default(), weight=weight)
     dec = responses[responses.response_date.dt.to_period("M") == "2025-12"]
     dec = dec.merge(customers[["customer_id", "region"]], on="customer_id")
-    peer = metrics.nps(dec, by="region").set_index("region")
+    peer = metrics.nps(dec, by="region", weight=weight).set_index("region")
     for region, row in peer.iterrows():
         mine = _latest(h, "nps", region)
         assert mine.n == row.n and mine.estimate == pytest.approx(row.nps)
+        assert mine.n_eff == pytest.approx(row.n_eff)
         assert (mine.ci_low, mine.ci_high) == pytest.approx((row.ci_low, row.ci_high))
-    top = metrics.csat(dec, by="organisation").set_index("organisation")
+    top = metrics.csat(dec, by="organisation", weight=weight).set_index("organisation")
     for org, row in top.iterrows():
         mine = _latest(h, "csat", org)
         assert mine.n == row.n and mine.estimate == pytest.approx(row.top_box)
         assert (mine.ci_low, mine.ci_high) == pytest.approx((row.top_box_low, row.top_box_high))
-    effort = metrics.ces(dec).iloc[0]
+    effort = metrics.ces(dec, weight=weight).iloc[0]
     mine = _latest(h, "ces")
     assert mine.estimate == pytest.approx(effort["mean"])
     assert (mine.ci_low, mine.ci_high) == pytest.approx((effort.mean_low, effort.mean_high))
     base = _latest(h, "nps", window="baseline")
     months = responses.response_date.dt.to_period("M")
-    pooled = metrics.nps(responses[(months >= "2025-09") & (months <= "2025-11")]).iloc[0]
+    pooled = metrics.nps(responses[(months >= "2025-09") & (months <= "2025-11")],
+                         weight=weight).iloc[0]
     assert base.period == "2025-09 to 2025-11" and base.n == pooled.n
+    assert base.estimate == pytest.approx(pooled.nps)
     assert _latest(h, "nps", window="last_year").period == "2024-12"
+
+
+def test_weighted_nps_of_a_unit_is_report_01s_and_its_alert_says_n_eff(sample):
+    responses, customers = sample
+    h = changes.headlines(responses, customers)  # weighted by default, as report 01
+    nov = responses[responses.response_date.dt.to_period("M") == "2025-11"]
+    nov = nov.merge(customers[["customer_id", "region"]], on="customer_id")
+    peer = metrics.nps(nov[nov.region == "Kanto"], weight="weight").iloc[0]
+    unweighted = metrics.nps(nov[nov.region == "Kanto"]).iloc[0]
+    assert peer.nps != pytest.approx(unweighted.nps)  # the weights move it (0.05 points)
+    only_nov = responses[responses.response_date < "2025-12-01"]
+    mine = _latest(changes.headlines(only_nov, customers), "nps", "Kanto")
+    assert mine.estimate == pytest.approx(peer.nps) and mine.n == peer.n
+    assert mine.n_eff == pytest.approx(peer.n_eff) and mine.n_eff < mine.n
+    assert (mine.ci_low, mine.ci_high) == pytest.approx((peer.ci_low, peer.ci_high))
+    out = changes.what_changed(h, None)
+    row = out[(out.metric == "nps") & (out.unit == "Kanto")].iloc[0]
+    assert row.n_eff_after == pytest.approx(_latest(h, "nps", "Kanto").n_eff)
+    assert row.n_after == _latest(h, "nps", "Kanto").n
+
+
+def test_the_min_n_guard_counts_the_effective_n():
+    rng = np.random.default_rng(3)
+    n = 40  # 40 answers a month, but half of them carry nearly all the weight
+    data = pd.DataFrame({"response_date": np.repeat(pd.to_datetime(["2025-01-15", "2025-02-15"]),
+                                                    n),
+                         "nps": rng.integers(0, 11, 2 * n),
+                         "weight": np.tile(np.r_[np.full(n // 2, 10.0), np.full(n // 2, 0.01)],
+                                           2)})
+    h = changes.headlines(data, None, baseline=1)
+    latest = _latest(h, "nps")
+    assert latest.n == n and latest.n_eff == pytest.approx(n / 2, rel=0.01)
+    out = changes.what_changed(h, min_n=30)
+    assert not out.tested.any() and out.note.str.contains("fewer than 30").all()
+    assert changes.what_changed(changes.headlines(data, None, baseline=1, weight=None),
+                                min_n=30).tested.all()
+
+
+def test_missing_weights_are_a_data_error_naming_the_rows():
+    data = pd.DataFrame({"response_date": pd.to_datetime(["2025-01-03"] * 3),
+                         "nps": [10, 3, 8], "weight": [1.0, np.nan, -2.0]})
+    with pytest.raises(DataError, match=r"'weight' has 2 values .*rows 3, 4|'weight' has 2"):
+        changes.headlines(data, None)
 
 
 def test_churn_and_retention_by_hand():
@@ -102,7 +151,7 @@ def test_a_difference_matches_compare_nps(sample):
     hb = changes.headlines(b, None)
     got = changes.compare(ha[ha.window == "latest"], hb[hb.window == "latest"], "x")
     got = got[(got.metric == "nps") & (got.unit == changes.COMPANY)].iloc[0]
-    peer = metrics.compare_nps(a, b).iloc[0]
+    peer = metrics.compare_nps(a, b, weight="weight").iloc[0]
     assert got.difference == pytest.approx(peer.difference)
     assert (got.ci_low, got.ci_high) == pytest.approx((peer.ci_low, peer.ci_high))
     assert got.p_value == pytest.approx(peer.p_value)
@@ -123,28 +172,71 @@ def test_absent_metrics_are_notes_not_errors():
 
 # -- what is flagged ---------------------------------------------------------------------------
 
-def test_unchanged_data_flag_nothing_and_differ_by_exactly_zero(sample):
+@pytest.fixture(scope="module")
+def emerging(sample_dir):
+    """The sample's own change (truth.json): a topic whose share of comments rises from a
+    month on; the latest month against the same month last year finds it."""
+    truth = json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))
+    topic = truth["comments"]["emerging"]["topic"]
+    return {(f"topic:{topic}", changes.COMPANY, "same month last year")}
+
+
+def _flags(out: pd.DataFrame) -> set[tuple[str, str, str]]:
+    flagged = out[out.flagged]
+    return set(zip(flagged.metric, flagged.unit, flagged.comparison))
+
+
+def test_unchanged_data_flag_nothing_and_differ_by_exactly_zero(sample, emerging):
     responses, customers = sample
     h = changes.headlines(responses, customers)
     again = changes.headlines(responses.copy(), customers.copy())
     out = changes.what_changed(again, h)
     last = out[out.comparison == "last run"]
     assert len(last) == (h.window == "latest").sum()
+    assert last.metric.str.startswith("topic:").any() and (last.n_eff_after < last.n_after).any()
     assert (last.difference == 0).all() and (last.p_value.dropna() == 1).all()
-    assert not out.flagged.any()
+    assert _flags(out) == emerging  # only the sample's own emerging topic, vs last year
 
 
-def test_a_planted_shift_is_flagged_in_its_region_only(sample):
+def test_a_planted_shift_is_flagged_in_its_region_only(sample, emerging):
     responses, customers = sample
     before = changes.headlines(responses, customers)
     shifted, moved = shifted_responses(responses, customers)
     assert len(moved) >= 25
     out = changes.what_changed(changes.headlines(shifted, customers), before)
     flagged = out[out.flagged]
-    assert set(zip(flagged.metric, flagged.unit)) == {("nps", SHIFT_REGION)}
+    assert {f[:2] for f in _flags(out) - emerging} == {("nps", SHIFT_REGION)}
     assert set(flagged.comparison) >= {"last run", "previous 3 months"}
     row = flagged[flagged.comparison == "last run"].iloc[0]
     assert row.ci_low > 0 and row.difference > 20 and row.q_value < 0.05
+
+
+def test_topic_shares_are_the_shares_of_coded_comments(sample):
+    responses, customers = sample
+    h = changes.headlines(responses, customers)
+    dec = responses[(responses.response_date.dt.to_period("M") == "2025-12")
+                    & responses.verbatim.notna()]
+    codes = text.default_codebook().code(dec.verbatim)
+    for topic in codes.columns:
+        mine = _latest(h, f"topic:{topic}")
+        assert mine.n == len(dec) == mine.n_eff and mine.estimate == codes[topic].mean()
+        low, high = metrics.wilson_interval(codes[topic].mean(), len(dec))
+        assert (mine.ci_low, mine.ci_high) == pytest.approx((low, high))
+    assert h.attrs["topics"]["topic:app_web"] == text.default_codebook().topic("app_web").label
+
+
+def test_a_planted_topic_shift_is_flagged(sample, emerging):
+    responses, customers = sample
+    before = changes.headlines(responses, customers)
+    planted, moved = planted_topic(responses, "delivery")
+    assert len(moved) >= 30
+    out = changes.what_changed(changes.headlines(planted, customers), before)
+    found = _flags(out) - emerging
+    assert ("topic:delivery", changes.COMPANY, "last run") in found
+    assert {f[0] for f in found} == {"topic:delivery"}  # nothing else moved
+    row = out[(out.metric == "topic:delivery") & (out.unit == changes.COMPANY)
+              & (out.comparison == "last run")].iloc[0]
+    assert row.ci_low > 0 and row.n_after == row.n_before  # same comments, other topics
 
 
 def test_units_under_min_n_are_listed_not_tested(sample):
@@ -152,7 +244,8 @@ def test_units_under_min_n_are_listed_not_tested(sample):
     h = changes.headlines(responses, customers)
     out = changes.what_changed(h, h, min_n=100)
     small = out[~out.tested]
-    assert len(small) and ((small.n_before < 100) | (small.n_after < 100)).all()
+    assert len(small) and ((small.n_eff_before < 100) | (small.n_eff_after < 100)).all()
+    assert (out[out.tested][["n_eff_before", "n_eff_after"]] >= 100).all().all()
     assert small.p_value.isna().all() and small.q_value.isna().all() and not small.flagged.any()
     assert small.note.str.contains("fewer than 100").all()
 

@@ -4,7 +4,9 @@ Three consecutive ``cx report`` runs (once per module): a tiny notebook on the s
 the same again (an unchanged rerun), then notebook 01 on a copy of the
 sample with a shift planted in one region's NPS in the latest month, with an on-alert
 command. The issue's "done when": the index's "What changed" panel then names that
-region's shift with its interval and nothing else.
+region's shift with its interval and nothing else but the sample's own change: its
+emerging comment topic (truth.json), whose share in the latest month every run finds
+against the same month last year.
 """
 
 from __future__ import annotations
@@ -61,6 +63,17 @@ def runs(sample_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Runs:
     return Runs(out, folder, marker, codes)
 
 
+def _emerging(sample_dir: Path) -> tuple[str, str, str]:
+    """The sample's emerging topic as a flag: (metric, unit, comparison)."""
+    truth = json.loads((sample_dir / "truth.json").read_text(encoding="utf-8"))
+    return (f"topic:{truth['comments']['emerging']['topic']}", "whole company",
+            "same month last year")
+
+
+def _flagged(alerts: dict) -> set[tuple[str, str, str]]:
+    return {(a["metric"], a["unit"], a["comparison"]) for a in alerts["alerts"] if a["flagged"]}
+
+
 def _alerts(runs: Runs, run: str) -> dict:
     return json.loads((runs.out / run / ALERTS).read_text(encoding="utf-8"))
 
@@ -69,43 +82,49 @@ def _panel(path: Path) -> BeautifulSoup | None:
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser").find(id="cx-changes")
 
 
-def test_every_run_writes_its_headlines_and_alerts(runs: Runs) -> None:
+def test_every_run_writes_its_headlines_and_alerts(runs: Runs, sample_dir: Path) -> None:
     assert runs.codes == [0, 0, 0]
     for run in ("r1", "r2", "r3"):
         assert (runs.out / run / HEADLINES).is_file() and (runs.out / run / ALERTS).is_file()
         manifest = json.loads((runs.out / run / "manifest.json").read_text(encoding="utf-8"))
         assert manifest["changes"]["status"] == "ok" and manifest["changes"]["alerts"] == ALERTS
     first = _alerts(runs, "r1")
-    assert first["previous_run"] is None and first["flagged"] == 0
+    assert first["previous_run"] is None and _flagged(first) == {_emerging(sample_dir)}
     assert any("no earlier good run" in n for n in first["notes"])
     keys = {"metric", "unit", "comparison", "before", "after", "difference", "ci_low",
-            "ci_high", "n_before", "n_after", "p_value", "q_value", "flagged"}
+            "ci_high", "n_before", "n_after", "n_eff_before", "n_eff_after", "p_value",
+            "q_value", "flagged"}
     assert all(keys <= set(a) for a in first["alerts"])
 
 
-def test_an_unchanged_rerun_flags_nothing(runs: Runs) -> None:
+def test_an_unchanged_rerun_flags_nothing(runs: Runs, sample_dir: Path) -> None:
     second = _alerts(runs, "r2")
-    assert second["previous_run"] == "r1" and second["flagged"] == 0
+    assert second["previous_run"] == "r1" and _flagged(second) == {_emerging(sample_dir)}
     last = [a for a in second["alerts"] if a["comparison"] == "last run r1"]
-    assert last and all(a["difference"] == 0 for a in last)
+    assert last and all(a["difference"] == 0 for a in last) and not any(a["flagged"] for a in last)
+    assert {a["metric"] for a in last} >= {"nps", "csat", "ces", "churn", "topic:staff"}
     assert all(a["p_value"] in (1.0, None) for a in last)
     page = runs.out / "r2" / "01_tiny.html"
-    assert _panel(page) is None  # nothing flagged: no panel on the report
+    assert _panel(page) is None  # only a topic flagged: notebook 06's page would get it
 
 
-def test_the_index_names_the_planted_shift_and_nothing_else(runs: Runs) -> None:
+def test_the_index_names_the_planted_shift_and_nothing_else(runs: Runs, sample_dir: Path
+                                                            ) -> None:
     panel = _panel(runs.out / "index.html")
     assert panel is not None
     rows = panel.find("table").find_all("tr")[1:]
     assert rows, panel.get_text()
     cells = [[td.get_text() for td in tr.find_all("td")] for tr in rows]
-    assert {(c[0], c[1]) for c in cells} == {("NPS", f"region {SHIFT_REGION}")}
+    assert {(c[0], c[1]) for c in cells} == {("NPS", f"region {SHIFT_REGION}"),
+                                             ("share of comments on App and web",
+                                              "whole company")}
     third = _alerts(runs, "r3")
     (since,) = [a for a in third["alerts"] if a["flagged"] and a["comparison"] == "last run r2"]
     assert since["unit"] == SHIFT_REGION and since["ci_low"] > 0
     assert change_text(since) in panel.get_text()  # its interval, as the reader sees it
     assert "95% CI" in change_text(since)
-    assert {a["unit"] for a in third["alerts"] if a["flagged"]} == {SHIFT_REGION}
+    assert {(m, u) for m, u, _ in _flagged(third) - {_emerging(sample_dir)}} \
+        == {("nps", SHIFT_REGION)}
 
 
 def test_the_affected_report_opens_with_the_panel(runs: Runs) -> None:
@@ -119,9 +138,10 @@ def test_the_affected_report_opens_with_the_panel(runs: Runs) -> None:
 
 
 def test_on_alert_gets_the_path_and_no_shell(runs: Runs) -> None:
-    (line,) = runs.marker.read_text(encoding="utf-8").splitlines()  # r3 only: r2 flagged none
-    args = json.loads(line)
-    assert args[-1] == str(runs.out / "r3" / ALERTS)
+    lines = runs.marker.read_text(encoding="utf-8").splitlines()  # r2 (the emerging topic), r3
+    calls = [json.loads(line) for line in lines]
+    assert [args[-1] for args in calls] == [str(runs.out / r / ALERTS) for r in ("r2", "r3")]
+    args = calls[-1]
     assert args[0].startswith("; touch")  # one argument, as written: no shell ran it
     assert not (runs.folder / "pwned").exists()
 

@@ -25,7 +25,7 @@ from typing import Any
 HEADLINES = "headlines.json"
 ALERTS = "alerts.json"
 COMMAND_TIMEOUT_S = 300
-FORMAT = 1
+FORMAT = 2  # 2: weighted headlines with n_eff, topic shares
 
 
 def _plain(value: Any) -> Any:
@@ -98,8 +98,9 @@ def compute(source: Path, folder: Path, run_id: str, previous: Path | None,
     absent = [u for u in (settings or {}).get("units", []) if u not in current.attrs["units"]]
     if absent:  # asked for by the run; the default columns are used where present
         notes.append(f"unit column(s) not in the data: {', '.join(absent)}")
-    alerts["metric_label"] = alerts["metric"].map(ch.METRICS)
-    alerts["scale"] = alerts["metric"].map(ch.SCALE)
+    topics = current.attrs.get("topics", {})
+    alerts["metric_label"] = [ch.metric_label(m, topics) for m in alerts["metric"]]
+    alerts["scale"] = [ch.metric_scale(m) for m in alerts["metric"]]
     alerts["level"] = s["level"]
     _write_json(folder / HEADLINES, {"format": FORMAT, "run_id": run_id, "source": str(source),
                                      "period": current.attrs.get("period"),
@@ -122,13 +123,13 @@ def compute(source: Path, folder: Path, run_id: str, previous: Path | None,
 def mark_pages(pages: Mapping[str, Path], changes: Mapping[str, Any]) -> list[str]:
     """Put the short panel at the top of each report page (notebook name -> HTML file)
     that shows a flagged metric; the names of the pages marked."""
-    from cxlib.changes import METRIC_NOTEBOOKS
+    from cxlib.changes import metric_notebooks
     from cxlib.report.panel import page_panel
 
     marked = []
     for name, path in pages.items():
         rows = [a for a in changes.get("flagged", [])
-                if name[:2] in METRIC_NOTEBOOKS.get(str(a.get("metric")), ())]
+                if name[:2] in metric_notebooks(str(a.get("metric")))]
         panel = page_panel(rows)
         if not panel or not path.is_file():
             continue

@@ -53,6 +53,17 @@ def _q(value: Any) -> str:
     return "n/a" if value is None else (f"{value:.2g}" if value >= 0.001 else "< 0.001")
 
 
+def _counts(a: Mapping[str, Any]) -> str:
+    """``1,234 / 1,250``, with the effective n of weighted answers where it differs."""
+    n = [int(a.get("n_before") or 0), int(a.get("n_after") or 0)]
+    eff = [a.get("n_eff_before"), a.get("n_eff_after")]
+    text = f"{n[0]:,} / {n[1]:,}"
+    if all(isinstance(v, (int, float)) for v in eff) and any(
+            abs(float(v) - k) >= 0.5 for v, k in zip(eff, n)):
+        text += f" (effective {float(eff[0]):,.0f} / {float(eff[1]):,.0f})"
+    return text
+
+
 def _rows(alerts: Iterable[Mapping[str, Any]]) -> str:
     e = html.escape
     out = []
@@ -65,7 +76,7 @@ def _rows(alerts: Iterable[Mapping[str, Any]]) -> str:
             f"<td>{e(_number(a.get('before'), scale))}</td>"
             f"<td>{e(_number(a.get('after'), scale))}</td>"
             f"<td>{e(change_text(a))}</td>"
-            f"<td>{int(a.get('n_before', 0)):,} / {int(a.get('n_after', 0)):,}</td>"
+            f"<td>{e(_counts(a))}</td>"
             f"<td>{e(_q(a.get('q_value')))}</td></tr>")
     return "".join(out)
 
@@ -101,7 +112,8 @@ def changes_panel(changes: Mapping[str, Any] | None, run_id: str, href: str = ""
     untested = int(changes.get("untested", 0))
     if untested:
         parts.append(f"<p>{untested:,} comparisons not tested: fewer than "
-                     f"{int(changes.get('min_n', 0))} answers or customers on a side (listed "
+                     f"{int(changes.get('min_n', 0))} (effective) answers, customers or "
+                     "comments on a side (listed "
                      "in alerts.json).</p>")
     if notes:
         parts.append("<ul>" + "".join(f"<li>{e(n)}</li>" for n in notes) + "</ul>")
