@@ -112,12 +112,18 @@ def test_the_index_names_the_planted_shift_and_nothing_else(runs: Runs, sample_d
                                                             ) -> None:
     panel = _panel(runs.out / "index.html")
     assert panel is not None
-    rows = panel.find("table").find_all("tr")[1:]
-    assert rows, panel.get_text()
-    cells = [[td.get_text() for td in tr.find_all("td")] for tr in rows]
-    assert {(c[0], c[1]) for c in cells} == {("NPS", f"region {SHIFT_REGION}"),
-                                             ("share of comments on App and web",
-                                              "whole company")}
+    tables = {h.get_text(): h.find_next("table") for h in panel.find_all("h3")}
+    assert list(tables)[0] == "Compared with the last run r2", list(tables)
+
+    def named(table) -> set[tuple[str, str]]:
+        rows = [[td.get_text() for td in tr.find_all("td")] for tr in table.find_all("tr")[1:]]
+        return {(c[0], c[1]) for c in rows}
+
+    # since the last run: the planted shift alone; against the data's own past, also the
+    # sample's planted emerging topic (truth.json comments.emerging)
+    assert named(tables["Compared with the last run r2"]) == {("NPS", f"region {SHIFT_REGION}")}
+    assert set().union(*map(named, tables.values())) == {
+        ("NPS", f"region {SHIFT_REGION}"), ("share of comments on App and web", "whole company")}
     third = _alerts(runs, "r3")
     (since,) = [a for a in third["alerts"] if a["flagged"] and a["comparison"] == "last run r2"]
     assert since["unit"] == SHIFT_REGION and since["ci_low"] > 0

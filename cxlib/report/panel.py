@@ -16,7 +16,7 @@ from urllib.parse import quote
 PANEL_STYLE = (
     ".cx-changes{margin:0 0 1.5em 0;padding:.8em 1em;border:1px solid #d4a72c;"
     "border-radius:6px;background:#fff8c5}.cx-changes h2{font-size:1.15em;margin:0 0 .4em 0}"
-    ".cx-changes table{margin:.4em 0}.cx-changes td,.cx-changes th{padding:.2em .6em}"
+    ".cx-changes h3{font-size:1em;margin:.6em 0 .2em 0}.cx-changes table{margin:.4em 0}.cx-changes td,.cx-changes th{padding:.2em .6em}"
 )
 
 
@@ -81,6 +81,20 @@ def _rows(alerts: Iterable[Mapping[str, Any]]) -> str:
     return "".join(out)
 
 
+def _tables(flagged: list[Mapping[str, Any]]) -> str:
+    """One table per comparison: since the last run, against the previous months, against
+    the same month last year (a rerun of the same data has nothing in the first)."""
+    e = html.escape
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for a in flagged:
+        groups.setdefault(str(a.get("comparison", "")), []).append(a)
+    order = sorted(groups, key=lambda c: (not c.startswith("last run"),
+                                          not c.startswith("previous"), c))
+    return "".join(f"<h3>Compared with the {e(c)}</h3>"
+                   f'<table class="cx-changes-table">{HEAD}{_rows(groups[c])}</table>'
+                   for c in order)
+
+
 HEAD = ("<tr><th>metric</th><th>unit</th><th>compared with</th><th>before</th><th>after</th>"
         "<th>change</th><th>n before / after</th><th>q</th></tr>")
 
@@ -106,7 +120,7 @@ def changes_panel(changes: Mapping[str, Any] | None, run_id: str, href: str = ""
         f"{int(changes.get('tests', 0)):,} comparisons ({e(against)}); a change is shown when "
         f"its Benjamini-Hochberg q-value is under {alpha:g}.</p>")
     if flagged:
-        parts.append(f'<table class="cx-changes-table">{HEAD}{_rows(flagged)}</table>')
+        parts.append(_tables(flagged))
     else:
         parts.append("<p>Nothing changed beyond sampling noise.</p>")
     untested = int(changes.get("untested", 0))
@@ -133,4 +147,4 @@ def page_panel(flagged: Iterable[Mapping[str, Any]]) -> str:
     return (f'<section class="cx-changes" id="cx-changes"><style>{PANEL_STYLE}</style>'
             "<h2>What changed</h2><p>Changes beyond sampling noise in this run "
             "(Benjamini-Hochberg q-value under the run's threshold):</p>"
-            f'<table class="cx-changes-table">{HEAD}{_rows(rows)}</table></section>\n')
+            f"{_tables(rows)}</section>\n")
