@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from .results import p_text
 
@@ -28,31 +29,35 @@ class Finding:
 
     text: str
     headline: bool = False
+    link: str = ""  # a file beside the page, by its name (shown as a link after the text)
 
     def __repr__(self) -> str:
-        return self.text
+        return f"{self.text} {self.link}" if self.link else self.text
 
     def _repr_html_(self) -> str:
         kind = "cx-finding cx-headline" if self.headline else "cx-finding"
-        return f'<p class="{kind}">{html.escape(self.text)}</p>'
+        link = (f' <a href="{quote(self.link, safe="")}">{html.escape(self.link)}</a>'
+                if self.link else "")
+        return f'<p class="{kind}">{html.escape(self.text)}{link}</p>'
 
     def _repr_mimebundle_(self, include=None, exclude=None):  # noqa: ANN001, ANN202
-        data = {"text/plain": self.text, "text/html": self._repr_html_()}
+        data = {"text/plain": repr(self), "text/html": self._repr_html_()}
         return data, {METADATA_KEY: {"finding": True, "headline": self.headline}}
 
 
-def finding(*sentences: object, headline: bool = False) -> None:
-    """Show ``sentences`` (joined by a space) as one finding.
+def finding(*sentences: object, headline: bool = False, link: str = "") -> None:
+    """Show ``sentences`` (joined by a space) as one finding; ``link``: the name of a file
+    beside the page (no folder), shown after the sentences as a link to it.
 
     In a notebook the finding is displayed at once, as formatted prose; elsewhere
     (a script, a test) it is printed as plain text. Returns nothing, so a finding on the
     last line of a cell shows once.
     """
     text = " ".join(" ".join(str(s).split()) for s in sentences if str(s).strip())
-    found = Finding(text, headline)
+    found = Finding(text, headline, link)
     shell = _shell()
     if shell is None:
-        print(text)
+        print(repr(found))
     else:
         from IPython.display import display
 

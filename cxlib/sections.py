@@ -145,8 +145,11 @@ SECTIONS: tuple[Section, ...] = (
             (*_CHURN, "customers.plan|customers.segment|customers.acquisition_channel")),
     Section("03", "expectation_gap", "The expectation gap",
             ("responses.expectation_met", "responses.response_date", "@linked", *_CHURN)),
-    Section("03", "revenue_at_risk", "Revenue at risk", (*_CHURN, "customers.monthly_revenue")),
-    Section("03", "contact_list", "The contact list", (*_CHURN, "customers.monthly_revenue")),
+    # (revenue at risk and the contact list rank customers by the churn model's probabilities)
+    Section("03", "revenue_at_risk", "Revenue at risk", (*_CHURN, "customers.monthly_revenue"),
+            min_n=50),
+    Section("03", "contact_list", "The contact list", (*_CHURN, "customers.monthly_revenue"),
+            min_n=50),
     # 04 KPI model (the KPI table: kpimodel.customer_kpis; the model on the KPIs present)
     Section("04", "kpi_table", "The customer KPI table", _KPI_TABLE, min_n=50),
     Section("04", "path_model", "The path model", _KPI_MODEL, min_n=50),

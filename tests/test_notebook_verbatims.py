@@ -92,3 +92,37 @@ def test_hostile_comments_are_text_in_the_report_and_the_csv(sample_dir, tmp_pat
         assert not any(v.startswith(FORMULA) for v in r.values()), r
     text = _printed(done)
     assert f"Written: {export}" in text and "coded at the parent level" in text
+
+
+def test_a_report_run_writes_the_action_list_beside_the_page(sample_dir, tmp_path):
+    # no export parameter: the runner gives the kernel its run folder (paths.REPORT_DIR_ENV)
+    # and the whole list lands there as 06_actions.csv, linked from the page by its name
+    folder = _folder(sample_dir, tmp_path / "hostile", 3000)
+    result = run_report([NOTEBOOK], tmp_path / "reports",
+                        parameters={"source": str(folder.resolve()), "n_boot": 50}, jobs=1)
+    assert result.ok, result.summary()
+    written = result.run_dir / "06_actions.csv"
+    with written.open(encoding="utf-8-sig", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert {"'" + h.replace("\x07", "") for h in HOSTILE[:3]} <= {r["verbatim"] for r in rows}
+    for r in rows:
+        assert not any(v.startswith(FORMULA) for v in r.values()), r
+    page_text = result.notebooks[0].html_path.read_text(encoding="utf-8")
+    page = BeautifulSoup(page_text, "html.parser")
+    assert [a.get_text() for a in page.select('a[href="06_actions.csv"]')] == ["06_actions.csv"]
+    assert f"({len(rows):,} rows; UTF-8, formulas neutralised)" in page.get_text()
+    assert str(tmp_path) not in page_text  # the name only, never this machine's path
+
+
+def test_export_path_and_the_linked_finding(tmp_path, monkeypatch, capsys):
+    monkeypatch.delenv(paths.REPORT_DIR_ENV, raising=False)
+    assert paths.export_path("", "06_actions.csv") is None  # JupyterLab: not written
+    assert paths.export_path("mine.csv", "06_actions.csv") == Path("mine.csv")
+    monkeypatch.setenv(paths.REPORT_DIR_ENV, str(tmp_path))
+    assert paths.export_path("", "06_actions.csv") == tmp_path / "06_actions.csv"
+    assert paths.export_path("mine.csv", "06_actions.csv") == Path("mine.csv")
+    found = cxlib.findings.Finding("The list:", link='x"><script>a.csv')
+    assert found._repr_html_() == ('<p class="cx-finding">The list: <a href="x%22%3E%3Cscript%3Ea.csv">'
+                                   'x&quot;&gt;&lt;script&gt;a.csv</a></p>')
+    cxlib.finding("The list:", link="06_actions.csv")
+    assert capsys.readouterr().out == "The list: 06_actions.csv\n"

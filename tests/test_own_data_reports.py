@@ -159,3 +159,51 @@ def test_kpi_model_runs_the_sections_its_data_support(sample_dir: Path, tmp_path
     assert "Skipped: The first-contact-resolution what-if needs" in text
     assert "left out of the model: csat_web, ces_web" in text  # the organisation absent
     assert "CXI -> EMO" in text  # the path model ran on the KPIs present
+
+
+def test_churn_runs_the_sections_its_data_support(sample_dir: Path, tmp_path: Path) -> None:
+    # no revenue, no acquisition channel and no event log: the model, survival, the Cox model
+    # (on plan and segment) and the expectation gap run; revenue at risk and the contact list
+    # say why they do not, and the notebook succeeds
+    folder = tmp_path / "no_revenue"
+    folder.mkdir()
+    customers = pd.read_parquet(sample_dir / "customers.parquet")
+    customers.drop(columns=["monthly_revenue", "acquisition_channel"]).to_parquet(
+        folder / "customers.parquet", index=False)
+    shutil.copy(sample_dir / "responses.parquet", folder)
+    (folder / "cx.yml").write_text("version: 1  # the sample's layout and scales\n",
+                                   encoding="utf-8")
+    result = run_report([paths.NOTEBOOKS_DIR / "03_churn.ipynb"], tmp_path / "reports",
+                        parameters={"source": str(folder), "n_boot": 20}, jobs=1)
+    assert result.ok, result.summary()
+    profile = cxlib.open_data(folder).profile
+    ran = set(profile.sections.query("notebook == '03' and supported")["section"])
+    assert ran == {"model", "calibration", "drivers", "survival", "cox", "expectation_gap"}
+    _check_sections(result, folder, ("03",))
+    text = _printed(result, "03")
+    assert "Skipped: Revenue at risk needs column 'monthly_revenue' in customers" in text
+    assert "Skipped: The contact list needs column 'monthly_revenue' in customers" in text
+    assert "Out-of-fold ROC-AUC" in text and "Highest hazard: " in text  # the others ran
+    assert "Expected revenue at risk" not in text and "Contacting the top" not in text
+
+
+def test_churn_on_a_customer_table_without_revenue_or_tenure(sample_dir: Path,
+                                                            tmp_path: Path) -> None:
+    # a customer table outside the contract (customer_table + column_map, no profile): the
+    # model runs; the sections its columns cannot support say what to map
+    table = tmp_path / "crm.csv"
+    customers = pd.read_parquet(sample_dir / "customers.parquet").head(400)
+    customers[["customer_id", "plan", "segment", "churned"]].rename(
+        columns={"churned": "Cancelled"}).to_csv(table, index=False)
+    result = run_report([paths.NOTEBOOKS_DIR / "03_churn.ipynb"], tmp_path / "reports",
+                        parameters={"customer_table": str(table), "n_boot": 20,
+                                    "column_map": {"Cancelled": "churned"}}, jobs=1)
+    assert result.ok, result.summary()
+    text = _printed(result, "03")
+    assert "Out-of-fold ROC-AUC" in text
+    for title in ("Survival curves", "The Cox model"):
+        assert f"Skipped: {title} needs months to churn or to now" in text
+    assert "Skipped: The expectation gap needs the customers and responses tables" in text
+    for title in ("Revenue at risk", "The contact list"):
+        assert f"Skipped: {title} needs monthly revenue (map a column to 'monthly_revenue')" \
+            in text

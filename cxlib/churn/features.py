@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import DataError, StatisticalWarning
+from ..sections import SECTIONS, SKIPPED
 from ..snapshot import DAYS_PER_MONTH, STATIC_COLUMNS, feature_window
 from ..vocab import EMOTIONAL_ITEMS, RATIONAL_ITEMS
 
@@ -191,6 +192,40 @@ class ChurnData:
     source: str
     notes: list[str] = field(default_factory=list)
     tables: Mapping[str, pd.DataFrame] | None = field(default=None, repr=False)
+
+    def missing(self, section: str) -> str:
+        """Why a section of the churn notebook cannot run on these data ("" when it can), as
+        :func:`cxlib.sections.note` words it. For a customer table read outside the contract,
+        which has no data profile; contract tables are judged by their profile."""
+        lacks = {"survival": self._lacks_durations(), "cox": self._lacks_durations(),
+                 "expectation_gap": "" if self.tables else
+                 "needs the customers and responses tables of the contract; a customer table "
+                 "has no survey answers",
+                 "revenue_at_risk": self._lacks_revenue(), "contact_list": self._lacks_revenue()
+                 }.get(section, "")
+        if not lacks:
+            return ""
+        title = next(s.title for s in SECTIONS if s.notebook == "03" and s.key == section)
+        return f"{SKIPPED}{title} {lacks}."
+
+    def runs(self, section: str) -> bool:
+        """Whether a section has its inputs; when not, prints :meth:`missing` (as
+        :func:`cxlib.sections.runs` does with a profile)."""
+        why = self.missing(section)
+        if why:
+            print(why)
+        return not why
+
+    def _lacks_durations(self) -> str:
+        if self.survival.empty:
+            return "needs months to churn or to now (map a column to 'tenure_months')"
+        if not self.groups:
+            return "needs a grouping column (text with 2-12 levels)"
+        return ""
+
+    def _lacks_revenue(self) -> str:
+        return "" if "monthly_revenue" in self.features else (
+            "needs monthly revenue (map a column to 'monthly_revenue')")
 
     def pick_group(self, wanted: str = "") -> str:
         """``wanted`` if it is a grouping column of these data, else the first one available."""

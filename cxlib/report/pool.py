@@ -18,8 +18,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from cxlib.report.job import Job, Outcome, first_line, now
+from cxlib.paths import REPORT_DIR_ENV
 from cxlib.report.data_page import cache_folder
+from cxlib.report.job import Job, Outcome, first_line, now
 
 Progress = Callable[[str], None]
 GRACE_S = 5.0  # a stopped worker gets this long to shut its kernel down
@@ -112,6 +113,7 @@ def _start(job: Job) -> _Running:
     env.setdefault("TQDM_DISABLE", "1")  # progress bars are for a screen, not for a report
     env["CX_REPORT_RUN"] = "1"  # a notebook without its inputs skips its cells (cxlib.sections)
     env["CX_RUN_CACHE"] = str(cache_folder(job.folder))  # the data profiles of the run
+    env[REPORT_DIR_ENV] = str(job.folder)  # files a notebook exports, beside its page
     log = open(job.log, "ab")  # noqa: SIM115 - closed when the worker ends
     log.write(f"--- attempt {job.attempt} {now()}\n".encode())
     log.flush()
