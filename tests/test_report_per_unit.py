@@ -273,6 +273,22 @@ def test_report_notebooks_declare_the_unit_parameters() -> None:
         assert {"unit_column", "unit", "min_n"} <= set(declared), name
 
 
+def test_the_retired_region_parameter_names_the_unit_filter(tmp_path: Path) -> None:
+    """Notebook 01 filters one region with unit_column and unit; an old ``-p region`` (or a
+    run file's ``region:``) is refused before anything runs, saying what replaces it."""
+    from cxlib.report.run import preflight
+
+    nb01 = ROOT / "notebooks" / "01_survey_exploration.ipynb"
+    assert "region" not in read_parameters(nb01).parameters
+    with pytest.raises(ReportError, match=r"unknown parameter\(s\) region \(retired: one region "
+                       r"is a unit, -p unit_column region -p unit Kanto\)"):
+        preflight([nb01], {"region": "Kanto"})
+    with pytest.raises(ReportError, match=r"region \(retired: .*not declared by notebook 01"):
+        preflight([nb01], {}, {"01_survey_exploration": {"region": "Kanto"}})
+    assert preflight([nb01], {"unit_column": "region", "unit": "Kanto"}) == [
+        {"unit_column": "region", "unit": "Kanto"}]
+
+
 def test_sample_stores_nest_in_regions_without_moving_other_columns() -> None:
     c = synth.make_company(n_customers=2_000, seed=5)
     stores = c.customers.groupby("store")["region"].nunique()
