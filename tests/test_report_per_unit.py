@@ -298,3 +298,28 @@ def test_sample_stores_nest_in_regions_without_moving_other_columns() -> None:
     from cxlib.synth._stores import STORES as ALL
 
     assert sum(map(len, ALL.values())) == 50
+
+
+def test_a_running_notebook_is_written_at_its_start_and_end_not_per_cell(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """papermill writes the whole notebook at every cell's start and end (1.4 CPU s of a unit
+    page); the worker's engine writes it at the start, the end, and at most every 10 s."""
+    import papermill
+    import papermill.engines
+
+    from cxlib.report import worker
+
+    writes: list[int] = []
+    real = papermill.engines.write_ipynb
+    monkeypatch.setattr(papermill.engines, "write_ipynb",
+                        lambda nb, path: (writes.append(sum(
+                            c.get("execution_count") is not None for c in nb.cells)),
+                            real(nb, path)))
+    nb = _notebook(tmp_path / "cells.ipynb", 'n: int = 1  # n', [f"print({i})" for i in range(8)])
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(nb, out, kernel_name="python3", progress_bar=False,
+                               engine_name=worker._engine())
+    assert writes == [0, 9]  # at the start (the runner waits for the file) and at the end
+    executed = nbformat.read(out, as_version=4)
+    assert [c.execution_count for c in executed.cells] == list(range(1, 10))
+    assert executed.cells[-1].outputs[0]["text"] == "7\n"
