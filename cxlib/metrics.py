@@ -212,6 +212,19 @@ def compare_nps(a: pd.DataFrame, b: pd.DataFrame | None = None, *, target: float
     }])
 
 
+def holm(p_values: np.ndarray) -> np.ndarray:
+    """Holm step-down adjusted p-values (Holm 1979), in the order given: the sorted p-values
+    times m, m - 1, ..., 1, their running maximum, capped at 1. What statsmodels'
+    ``multipletests(p, method="holm")[1]`` gives, without the full garbage collection it
+    runs on every call (0.1-0.2 CPU s in a report kernel holding a batch's objects)."""
+    p = np.asarray(p_values, dtype=float)
+    order = np.argsort(p)
+    adjusted = np.maximum.accumulate(p[order] * np.arange(len(p), 0, -1))
+    out = np.empty_like(adjusted)
+    out[order] = np.minimum(adjusted, 1.0)
+    return out
+
+
 def nps_change(frame: pd.DataFrame, split: str | pd.Timestamp,
                by: str | Sequence[str] | None = None,
                months: int = 6, date: str = "response_date", score: str = "nps",
@@ -225,8 +238,6 @@ def nps_change(frame: pd.DataFrame, split: str | pd.Timestamp,
     "channel"]``) the rows carry ``grouping`` and ``group`` and Holm runs over all of them
     (one family of tests).
     """
-    from statsmodels.stats.multitest import multipletests
-
     split = pd.Timestamp(split)
     if date not in frame.columns:
         raise DataError(f"nps_change: date column {date!r} not found")
@@ -256,7 +267,7 @@ def nps_change(frame: pd.DataFrame, split: str | pd.Timestamp,
     if out.empty:
         raise DataError(f"nps_change: no answers on both sides of {split.date()} "
                         f"(+/- {months} months)")
-    out["p_holm"] = multipletests(out["p_value"], method="holm")[1]
+    out["p_holm"] = holm(out["p_value"].to_numpy(float))
     out["significant"] = out["p_holm"] < 1 - level
     out.attrs.update(previous=(split - pd.DateOffset(months=months)).date(), split=split.date(),
                      current_end=(split + pd.DateOffset(months=months)).date())

@@ -519,3 +519,84 @@ def test_sample_figures_read_at_their_size(
                          if PLOTLY_MIME in (o.get("data") or {})
                          for p in figure_problems(go.Figure(o["data"][PLOTLY_MIME]))]
     assert problems == [], "\n".join(problems)
+
+
+# --- one report per unit (cx report --per): the index and a unit's page -----------------------
+
+from test_report_per_unit import (HOSTILE, MIN_N, STORES, TINY,  # noqa: E402
+                                  UNIT_NOTEBOOK, company_dir)  # noqa: F401 (a fixture)
+
+UNIT_PAGE_CELLS = [  # the unit beside the company, as a report notebook shows it
+    "import cxlib\ntables = cxlib.open_data(source, engine, where={unit_column: unit})",
+    "standing = cxlib.units.standing(tables, min_n=min_n, n_boot=200, seed=1)\n"
+    "cxlib.finding(standing.headline(), headline=True)",
+    "standing.summary()",
+    "standing.plot().show()",
+]
+# the index as a reader sees it: each region's <details>, what its summary and list say
+INDEX_UNITS = """
+() => ({
+  groups: Array.from(document.querySelectorAll(".cx-units details")).map(d => ({
+    summary: d.querySelector("summary").innerText,
+    units: Array.from(d.querySelectorAll("li.cx-unit")).map(li => li.innerText),
+    links: Array.from(d.querySelectorAll("li.cx-unit a")).map(a => a.getAttribute("href")),
+  })),
+  small: (document.querySelector(".cx-units-small") || {}).innerText || "",
+})
+"""
+
+
+@pytest.fixture(scope="module")
+def unit_run(company_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> RunResult:
+    folder = tmp_path_factory.mktemp("per-browser")
+    nb = write_notebook(folder / "10_unit.ipynb",
+                        UNIT_NOTEBOOK.replace('"data"', f'"{company_dir}"'), UNIT_PAGE_CELLS)
+    return run_report([nb], folder / "reports", per="store", jobs=2, run_id="stores",
+                      parameters={"min_n": MIN_N}, profile=False)
+
+
+def test_unit_index_groups_pages_by_region_and_lists_small_units(
+        browser: Any, unit_run: RunResult) -> None:
+    assert unit_run.ok, unit_run.summary()
+    index = unit_run.run_dir.parent / "index.html"
+    check = open_page(browser, index)
+    assert_clean(check)
+    context = browser.new_context(service_workers="block")
+    context.add_init_script(RECORD_ALERTS)
+    context.route("**/*", lambda r: r.continue_() if r.request.url == index.as_uri()
+                  else r.abort())
+    page = context.new_page()
+    page.goto(index.as_uri(), wait_until="load")
+    closed = page.evaluate("() => Array.from(document.querySelectorAll('.cx-units details'))"
+                           ".every(d => !d.open)")
+    for d in page.query_selector_all(".cx-units details"):  # a reader opens each region
+        d.query_selector("summary").click()
+    found = page.evaluate(INDEX_UNITS)
+    visible = [li.is_visible() for li in page.query_selector_all("li.cx-unit")]
+    alerts = page.evaluate("() => window.__cx_alerts")
+    context.close()
+    groups = {g["summary"].split(" (")[0]: g for g in found["groups"]}
+    assert set(groups) == {f"region {r}" for r in STORES}
+    for region, store in STORES.items():
+        (line,) = groups[f"region {region}"]["units"]  # one store per region here
+        assert line.startswith(store) and re.search(r"n = [\d,]+", line), line
+        (href,) = groups[f"region {region}"]["links"]
+        assert (index.parent / href).is_file()
+    assert closed and visible and all(visible) and alerts == []
+    assert TINY in found["small"] and re.search(rf"{TINY} \(n = \d+\)", found["small"])
+    assert TINY not in " ".join(u for g in found["groups"] for u in g["units"])  # no page
+
+
+def test_unit_page_opens_with_its_standing_and_no_label_runs(
+        browser: Any, unit_run: RunResult) -> None:
+    pages = {nb.parameters["unit"]: nb for nb in unit_run.notebooks}
+    assert set(pages) == set(STORES.values())
+    for store in ("Shinjuku", HOSTILE):  # a plain label and a hostile one
+        check = open_page(browser, pages[store].html_path)
+        assert_clean(check, figures=1)
+        text = check.found["text"]
+        assert store in text  # the label shown as text, in the title and the standing
+        (summary,) = check.found["summary"]
+        assert summary.startswith(f"{store}: NPS ") and "beside the whole company's" in summary
+        assert re.search(rf"rank \d of {len(STORES)} store units \(95% interval \d to \d", summary)
+        assert "whole company" in text

@@ -300,3 +300,16 @@ def test_retention_on_the_sample_shows_the_planted_hyped_channel(company):
     assert ret["rate"].idxmin() == "tv_campaign" == max(truth, key=truth.get)
     for channel, churn in truth.items():
         assert ret.loc[channel, "ci_low"] - 0.03 <= 1 - churn <= ret.loc[channel, "ci_high"] + 0.03
+
+
+def test_holm_is_statsmodels_holm_on_random_tied_and_missing_p_values():
+    from statsmodels.stats.multitest import multipletests
+
+    rng = np.random.default_rng(7)
+    for m in (1, 2, 5, 40, 300):
+        p = rng.uniform(0, 1, m) ** 3  # many small ones
+        p[: m // 4] = p[0]  # ties
+        np.testing.assert_array_equal(cxlib.metrics.holm(p), multipletests(p, method="holm")[1])
+    p = np.array([0.01, np.nan, 0.04, 0.5])
+    np.testing.assert_array_equal(cxlib.metrics.holm(p), multipletests(p, method="holm")[1])
+    assert cxlib.metrics.holm(np.array([])).shape == (0,)

@@ -273,6 +273,22 @@ def test_report_notebooks_declare_the_unit_parameters() -> None:
         assert {"unit_column", "unit", "min_n"} <= set(declared), name
 
 
+def test_the_retired_region_parameter_names_the_unit_filter(tmp_path: Path) -> None:
+    """Notebook 01 filters one region with unit_column and unit; an old ``-p region`` (or a
+    run file's ``region:``) is refused before anything runs, saying what replaces it."""
+    from cxlib.report.run import preflight
+
+    nb01 = ROOT / "notebooks" / "01_survey_exploration.ipynb"
+    assert "region" not in read_parameters(nb01).parameters
+    with pytest.raises(ReportError, match=r"unknown parameter\(s\) region \(retired: one region "
+                       r"is a unit, -p unit_column region -p unit Kanto\)"):
+        preflight([nb01], {"region": "Kanto"})
+    with pytest.raises(ReportError, match=r"region \(retired: .*not declared by notebook 01"):
+        preflight([nb01], {}, {"01_survey_exploration": {"region": "Kanto"}})
+    assert preflight([nb01], {"unit_column": "region", "unit": "Kanto"}) == [
+        {"unit_column": "region", "unit": "Kanto"}]
+
+
 def test_sample_stores_nest_in_regions_without_moving_other_columns() -> None:
     c = synth.make_company(n_customers=2_000, seed=5)
     stores = c.customers.groupby("store")["region"].nunique()
@@ -282,3 +298,28 @@ def test_sample_stores_nest_in_regions_without_moving_other_columns() -> None:
     from cxlib.synth._stores import STORES as ALL
 
     assert sum(map(len, ALL.values())) == 50
+
+
+def test_a_running_notebook_is_written_at_its_start_and_end_not_per_cell(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """papermill writes the whole notebook at every cell's start and end (1.4 CPU s of a unit
+    page); the worker's engine writes it at the start, the end, and at most every 10 s."""
+    import papermill
+    import papermill.engines
+
+    from cxlib.report import worker
+
+    writes: list[int] = []
+    real = papermill.engines.write_ipynb
+    monkeypatch.setattr(papermill.engines, "write_ipynb",
+                        lambda nb, path: (writes.append(sum(
+                            c.get("execution_count") is not None for c in nb.cells)),
+                            real(nb, path)))
+    nb = _notebook(tmp_path / "cells.ipynb", 'n: int = 1  # n', [f"print({i})" for i in range(8)])
+    out = tmp_path / "out.ipynb"
+    papermill.execute_notebook(nb, out, kernel_name="python3", progress_bar=False,
+                               engine_name=worker._engine())
+    assert writes == [0, 9]  # at the start (the runner waits for the file) and at the end
+    executed = nbformat.read(out, as_version=4)
+    assert [c.execution_count for c in executed.cells] == list(range(1, 10))
+    assert executed.cells[-1].outputs[0]["text"] == "7\n"

@@ -23,6 +23,11 @@ from typing import Any
 from cxlib.errors import ReportError
 
 PARAMETERS_TAG = "parameters"
+RETIRED = {
+    "region": "retired: one region is a unit, -p unit_column region -p unit Kanto",
+}
+"""Parameters the notebooks no longer declare, with what replaces them (an old run file
+or command line gets this instead of a guess)."""
 NO_DEFAULT = object()
 _ANY = "any"
 
@@ -354,7 +359,10 @@ def _unknown_message(unknown: Sequence[str], known: Sequence[str], where: str) -
     hints = []
     for name in unknown:
         close = difflib.get_close_matches(name, known, n=1)
-        hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
+        if name in RETIRED:
+            hints.append(f"{name} ({RETIRED[name]})")
+        else:
+            hints.append(f"{name} (did you mean {close[0]}?)" if close else name)
     return (f"unknown parameter(s) {', '.join(hints)}: not declared by {where} "
             f"(declared: {', '.join(known) or 'none'})")
 

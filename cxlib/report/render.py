@@ -229,10 +229,10 @@ class PlotlyHTMLPreprocessor(Preprocessor):  # type: ignore[misc]
         return cell, resources
 
 
-def render_notebook(
-    nb: nbformat.NotebookNode, header: PageHeader, show_code: bool = False
-) -> str:
-    """An executed notebook as one offline HTML page (the notebook is not modified)."""
+@functools.lru_cache(maxsize=2)
+def _exporter(show_code: bool) -> HTMLExporter:
+    """The page exporter, made once per process (a batch renders many pages: its templates
+    are compiled once, not per page)."""
     hide = not show_code
     exporter = HTMLExporter(
         template_name=TEMPLATE_NAME,
@@ -242,6 +242,14 @@ def render_notebook(
         exclude_output_prompt=hide,
     )
     exporter.register_preprocessor(PlotlyHTMLPreprocessor, enabled=True)
+    return exporter
+
+
+def render_notebook(
+    nb: nbformat.NotebookNode, header: PageHeader, show_code: bool = False
+) -> str:
+    """An executed notebook as one offline HTML page (the notebook is not modified)."""
+    exporter = _exporter(show_code)
     resources = {
         "metadata": {"name": header.provenance.notebook},
         "cx": {"header_html": header_html(header), "plotlyjs": PLOTLYJS_MARK, "plotly_figures": 0},
