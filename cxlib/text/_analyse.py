@@ -136,17 +136,15 @@ class VerbatimAnalysis(Result):
 
     def plot(self, title: str | None = None) -> go.Figure:
         """Frequency x impact (:meth:`TopicImpact.plot`); an empty figure without comments."""
-        from ..plots import TEMPLATE, escape_label
+        from ..plots import escape_label, style
 
         if self.impact is not None:
             return self.impact.plot(title)
-        fig = go.Figure()
-        fig.update_layout(template=TEMPLATE, title=escape_label(title or self.headline()))
-        return fig
+        return style(go.Figure(), title=escape_label(title or self.headline()))
 
     def plot_writing(self, title: str | None = None) -> go.Figure:
         """Share of answers with a comment per NPS group, with Wilson intervals."""
-        from ..plots import TEMPLATE, escape_label
+        from ..plots import escape_label, style
 
         t = self.writing[self.writing["answers"] > 0]
         fig = go.Figure(go.Bar(
@@ -155,10 +153,9 @@ class VerbatimAnalysis(Result):
                          arrayminus=100 * (t["share"] - t["ci_low"])),
             customdata=t[["answers"]].to_numpy(),
             hovertemplate="%{x}: %{y:.1f}% (n=%{customdata[0]})<extra></extra>"))
-        fig.update_layout(template=TEMPLATE, title=escape_label(title or self.writing_headline()),
-                          yaxis_title=f"answers with a comment (%, {self.level:.0%} Wilson CI)",
-                          xaxis_title="")
-        return fig
+        return style(fig, title=escape_label(title or self.writing_headline()),
+                     yaxis_title=f"answers with a comment (%, {self.level:.0%} Wilson CI)",
+                     xaxis_title="")
 
     def plot_sentiment(self, title: str | None = None) -> go.Figure:
         """Mean polarity of each topic's mentions with its t interval."""
