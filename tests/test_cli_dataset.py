@@ -143,7 +143,7 @@ def test_profile_names_supported_and_skipped_sections_with_reasons(
     by_key = {(s["notebook"], s["section"]): s for s in data["sections"]}
     assert by_key[("01", "key_drivers")]["supported"] is True
     assert "touchpoint" in by_key[("01", "response_rate")]["reason"]
-    assert [n["supported"] for n in data["notebooks"]] == [True, False, False, False, False]
+    assert [n["supported"] for n in data["notebooks"]] == [True, False, False, False, False, True]
 
 
 def test_misspelt_key_is_exit_2_with_the_suggestion(
@@ -194,7 +194,7 @@ def test_run_folder_holds_the_profile_page_linked_from_the_index(
     soup = BeautifulSoup(page.read_text("utf-8"), "html.parser")
     text = soup.get_text(" ")
     assert "Key drivers" in text and "Answers per interaction need column 'touchpoint'" in text
-    assert str(base / "survey_only" / "cx.yml") in text
+    assert "survey_only/cx.yml" in text and str(base) not in text  # no path of this machine
     assert not soup.find_all("script") and "http" not in page.read_text("utf-8")  # offline
     manifest = json.loads((reports / "r1" / "manifest.json").read_text("utf-8"))
     [prof] = manifest["data_profiles"]

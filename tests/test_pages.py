@@ -137,8 +137,8 @@ def test_paths_of_this_machine_are_scrubbed() -> None:
     out = render.scrub_paths(text)
     for path in (str(ROOT), sys.prefix, home, tmp):
         assert path + "/" not in out
-    assert out.startswith("data/sample and <python>/lib/x.py:3 and ")
-    assert "<temporary folder>/ipykernel_1/2.py:1" in out
+    assert out.startswith("data/sample and [python]/lib/x.py:3 and ")
+    assert "[temporary folder]/ipykernel_1/2.py:1" in out
     assert "https://example.com/a/b stays" in out and out.endswith("; .")
 
 

@@ -300,16 +300,17 @@ def _machine_paths() -> list[tuple[str, str]]:
     import tempfile
 
     root = Path(__file__).resolve().parents[2]
-    pairs = {str(root): ".", sys.prefix: "<python>", sys.base_prefix: "<python>", sys.exec_prefix: "<python>",
-             str(Path.home()): "~", tempfile.gettempdir(): "<temporary folder>"}
+    pairs = {str(root): ".", sys.prefix: "[python]", sys.base_prefix: "[python]", sys.exec_prefix: "[python]",
+             str(Path.home()): "~", tempfile.gettempdir(): "[temporary folder]"}
     pairs = {k: v for k, v in pairs.items() if len(k) > 1}  # never "/" itself
     return sorted(pairs.items(), key=lambda kv: -len(kv[0]))
 
 
 def scrub_paths(text: str) -> str:
     """``text`` without filesystem paths of this machine: a path inside the project shows
-    relative to it (``data/sample``), Python's own as ``<python>/...``, the home as ``~``,
-    temporary files as ``<temporary folder>/...``."""
+    relative to it (``data/sample``), Python's own as ``[python]/...``, the home as ``~``,
+    temporary files as ``[temporary folder]/...`` (brackets, not angle brackets: the text
+    lands in HTML and in the JSON of figures, and must read the same in both)."""
     import re
 
     for path, shown in _machine_paths():
