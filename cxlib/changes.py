@@ -23,7 +23,8 @@ comment counts are not weighted.
 samples, the standard errors of both sides added in quadrature (adjusted-Wald for NPS,
 Agresti-Caffo for shares, the standard error of the mean for CES), a two-sided z-test;
 units under ``min_n`` (effective) answers on either side are listed, not tested; the p-values of all
-tests of a run get Benjamini-Hochberg q-values (:func:`bh_qvalues`) and a change is
+tests of a run get Benjamini-Hochberg q-values
+(:func:`cxlib.metrics.benjamini_hochberg`) and a change is
 flagged when ``q < alpha``. Identical numbers on both sides give a difference of exactly 0
 and p = 1. Absent tables or columns skip their metric with a note. Methods: docs/reporting.md.
 """
@@ -40,10 +41,10 @@ from scipy import stats
 from .checks import row_numbers, rows_text
 from .errors import DataError, ParameterError
 from .intervals import adjusted_wald, nps_interval, z_value
-from .metrics import wilson_interval
+from .metrics import benjamini_hochberg, wilson_interval
 
 __all__ = ["UNIT_COLUMNS", "METRICS", "COMPANY", "headlines", "compare", "what_changed",
-           "bh_qvalues", "METRIC_NOTEBOOKS", "SETTINGS", "metric_label", "metric_scale",
+           "METRIC_NOTEBOOKS", "SETTINGS", "metric_label", "metric_scale",
            "metric_notebooks"]
 
 UNIT_COLUMNS: tuple[str, ...] = ("region", "organisation", "store")
@@ -341,20 +342,6 @@ def headlines(responses: pd.DataFrame | None = None, customers: pd.DataFrame | N
 
 # -- comparisons -------------------------------------------------------------------------------
 
-def bh_qvalues(p: Sequence[float] | np.ndarray) -> np.ndarray:
-    """Benjamini-Hochberg q-values (adjusted p-values, step-up, monotone, at most 1)."""
-    p = np.asarray(p, dtype=float)
-    m = len(p)
-    if m == 0:
-        return p
-    order = np.argsort(p)
-    ranked = p[order] * m / np.arange(1, m + 1)
-    q = np.minimum.accumulate(ranked[::-1])[::-1]
-    out = np.empty(m)
-    out[order] = np.minimum(q, 1.0)
-    return out
-
-
 KEY = ["metric", "unit_column", "unit"]
 ALERT_COLUMNS = ["metric", "unit_column", "unit", "comparison", "period_before", "period_after",
                  "before", "after", "difference", "ci_low", "ci_high", "n_before", "n_after",
@@ -421,7 +408,7 @@ def what_changed(current: pd.DataFrame, previous: pd.DataFrame | None = None, *,
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ALERT_COLUMNS)
     tested = out["tested"].to_numpy(dtype=bool)
     q = np.full(len(out), np.nan)
-    q[tested] = bh_qvalues(out.loc[tested, "p_value"].to_numpy(float))
+    q[tested] = benjamini_hochberg(out.loc[tested, "p_value"].to_numpy(float))
     out["q_value"] = q
     out["flagged"] = tested & (np.nan_to_num(q, nan=1.0) < alpha)
     out.attrs.update(alpha=alpha, min_n=min_n, level=level, tests=int(tested.sum()))

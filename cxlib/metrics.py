@@ -24,7 +24,7 @@ from .schema import as_numbers
 
 __all__ = ["nps", "nps_interval", "compare_nps", "nps_change", "nps_trend", "nps_sample_size",
            "csat", "ces", "repeat_purchase_rate", "retention_rate", "wilson_interval",
-           "effective_n", "filter_responses"]
+           "effective_n", "filter_responses", "holm", "benjamini_hochberg"]
 
 NPS_COLUMNS = ["n", "n_eff", "promoters", "passives", "detractors", "nps", "ci_low", "ci_high",
                "small_sample"]
@@ -223,6 +223,24 @@ def holm(p_values: np.ndarray) -> np.ndarray:
     out = np.empty_like(adjusted)
     out[order] = np.minimum(adjusted, 1.0)
     return out
+
+
+def benjamini_hochberg(p: Sequence[float]) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values: step-up, monotone, at most 1), in the
+    order given; NaN stays NaN. What statsmodels' ``multipletests(p, method="fdr_bh")[1]``
+    gives for the p-values that are not NaN."""
+    p = np.asarray(p, dtype=float)
+    q = np.full(len(p), np.nan)
+    ok = ~np.isnan(p)
+    m = int(ok.sum())
+    if m:
+        order = np.argsort(p[ok])
+        ranked = p[ok][order] * m / np.arange(1, m + 1)
+        adjusted = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1)
+        out = np.empty(m)
+        out[order] = adjusted
+        q[ok] = out
+    return q
 
 
 def nps_change(frame: pd.DataFrame, split: str | pd.Timestamp,

@@ -39,8 +39,8 @@ def _latest(h: pd.DataFrame, metric: str, unit: str = changes.COMPANY,
 
 def test_bh_qvalues_match_statsmodels():
     p = np.random.default_rng(1).uniform(size=300) ** 3
-    assert np.allclose(changes.bh_qvalues(p), multipletests(p, method="fdr_bh")[1])
-    assert changes.bh_qvalues([]).size == 0
+    assert np.allclose(metrics.benjamini_hochberg(p), multipletests(p, method="fdr_bh")[1])
+    assert metrics.benjamini_hochberg([]).size == 0
 
 
 @pytest.mark.parametrize("weight", ["weight", None])

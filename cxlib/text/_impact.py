@@ -22,6 +22,7 @@ from scipy import stats
 
 from ..checks import check_at_least, check_between
 from ..errors import DataError
+from ..metrics import benjamini_hochberg
 from ..results import Result, ci_text
 
 __all__ = ["TopicImpact", "TopicTrend", "topic_impact", "topic_trend", "topic_drivers",
@@ -212,22 +213,6 @@ def topic_drivers(frame: pd.DataFrame, codes: pd.DataFrame, items: Sequence[str]
     data = pd.concat([frame[[outcome, *items]].reset_index(drop=True),
                       codes.reset_index(drop=True).astype(float)], axis=1)
     return key_drivers(data, outcome, [*items, *codes.columns], **kwargs)
-
-
-def benjamini_hochberg(p: Sequence[float]) -> np.ndarray:
-    """Benjamini-Hochberg adjusted p-values (q-values); NaN stays NaN."""
-    p = np.asarray(p, dtype=float)
-    q = np.full(len(p), np.nan)
-    ok = ~np.isnan(p)
-    m = int(ok.sum())
-    if m:
-        order = np.argsort(p[ok])
-        ranked = p[ok][order] * m / np.arange(1, m + 1)
-        adjusted = np.minimum.accumulate(ranked[::-1])[::-1].clip(max=1)
-        out = np.empty(m)
-        out[order] = adjusted
-        q[ok] = out
-    return q
 
 
 @dataclass(repr=False)
